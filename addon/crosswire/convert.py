@@ -1,0 +1,89 @@
+"""Converters: a source format's reader composed with a target format's writer."""
+
+from __future__ import annotations
+
+import logging
+
+from . import formats
+from .options import Options
+from .sse import DEFAULT_MAX_FRAME, SSEDecoder, SSEFrameTooLarge
+
+log = logging.getLogger("crosswire")
+
+
+class StreamConverter:
+    """Converts an SSE stream incrementally: ``feed(bytes) -> bytes``, then ``close() -> bytes``.
+
+    ``feed`` returns every output frame whose input frame it completed, and ``b""`` when none.
+    It never raises for bad input: a frame that is not JSON, an oversized frame or an internal
+    failure ends the output with an error in the target format, and the rest is ignored.
+    ``close`` finishes the target stream; a source that ended early becomes an error there.
+    ``warnings`` lists what could not be carried over (each once).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        options: Options | None = None,
+        *,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        **option_fields: object,
+    ) -> None:
+        if options is None:
+            options = Options(**option_fields)  # type: ignore[arg-type]
+        elif option_fields:
+            raise TypeError("pass either an Options object or option keywords, not both")
+        self.source, self.target, self.options = source, target, options
+        self.warnings: list[str] = []
+        self._decoder = SSEDecoder(max_frame)
+        self._writer = formats.get(target).StreamWriter(options)
+        self._reader = formats.get(source).StreamReader(self._writer, self._warn)
+        self._closed = False
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.info("crosswire: %s", message)
+
+    def feed(self, chunk: bytes) -> bytes:
+        reader = self._reader
+        if reader.done:
+            return b""
+        try:
+            for sse in self._decoder.feed(chunk):
+                reader.event(sse)
+        except SSEFrameTooLarge as exc:
+            reader.fail("api_error", f"upstream stream rejected: {exc}")
+        except Exception as exc:  # a bug must not break the client's connection
+            log.exception("crosswire: internal error converting %s -> %s", self.source, self.target)
+            reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
+        return self._drain()
+
+    def close(self) -> bytes:
+        if self._closed:
+            return b""
+        self._closed = True
+        reader = self._reader
+        try:
+            if not reader.done:
+                for sse in self._decoder.close():
+                    reader.event(sse)
+            reader.close()
+        except Exception as exc:
+            log.exception("crosswire: internal error closing %s -> %s", self.source, self.target)
+            reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
+        return self._drain()
+
+    def _drain(self) -> bytes:
+        out = self._writer.out
+        if not out:
+            return b""
+        data = b"".join(out)
+        out.clear()
+        return data
+
+    @property
+    def errored(self) -> bool:
+        """True once the output carries an error (upstream error, bad input or truncation)."""
+        return self._writer.errored

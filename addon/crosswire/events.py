@@ -1,0 +1,257 @@
+"""The canonical model every format is read into and written from.
+
+A stream is a sequence of calls on a :class:`StreamSink` (the canonical events): readers call
+them, writers implement them. Calls instead of event objects keep the hot path to one method
+call per event; :class:`EventLog` turns the calls back into tuples where a list is handier
+(tests, debugging), and :class:`MessageBuilder` assembles them into a whole :class:`Message`.
+
+Event order, as every reader must produce it::
+
+    message_start
+    ( block_start  (text | tool_input | thinking | signature)*  block_stop )*
+    usage*  stop?  (end | error)
+
+Blocks are strictly sequential (one open at a time) and numbered 0, 1, 2… in order.
+Usage may also arrive before or between blocks; a later value wins per field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+# Usage keys (all optional): input_tokens (not cached), output_tokens, cache_read_input_tokens,
+# cache_creation_input_tokens, reasoning_tokens (a part of output_tokens).
+Usage = dict[str, int]
+
+BLOCK_KINDS = ("text", "refusal", "tool_use", "thinking", "redacted_thinking")
+
+# Canonical stop reasons use the Anthropic vocabulary.
+STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal")
+
+# Canonical error types use the Anthropic vocabulary, with the HTTP status each one implies.
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+class StreamSink:
+    """Receiver of canonical stream events. Writers override what they need."""
+
+    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+        pass
+
+    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+        """``kind`` is one of BLOCK_KINDS; ``id``/``name`` for tool_use, ``data`` for redacted_thinking."""
+
+    def text(self, index: int, text: str) -> None:
+        """A text fragment of a ``text`` or ``refusal`` block."""
+
+    def tool_input(self, index: int, fragment: str) -> None:
+        """A fragment of a tool call's JSON arguments, forwarded as it arrived."""
+
+    def thinking(self, index: int, text: str) -> None:
+        pass
+
+    def signature(self, index: int, signature: str) -> None:
+        pass
+
+    def block_stop(self, index: int) -> None:
+        pass
+
+    def usage(self, usage: Usage) -> None:
+        pass
+
+    def stop(self, reason: str, sequence: str | None = None) -> None:
+        pass
+
+    def ping(self) -> None:
+        """A keep-alive the source sent; writers whose format has one pass it on."""
+
+    def error(self, type: str, message: str) -> None:
+        """The stream failed; nothing but ``close`` follows."""
+
+    def end(self) -> None:
+        """The message is complete."""
+
+
+class EventLog(StreamSink):
+    """Records the canonical events as tuples: ``("text", 0, "Hi")``."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+        self.events.append(("message_start", id, model, dict(usage), created))
+
+    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+        self.events.append(("block_start", index, kind, id, name, data))
+
+    def text(self, index: int, text: str) -> None:
+        self.events.append(("text", index, text))
+
+    def tool_input(self, index: int, fragment: str) -> None:
+        self.events.append(("tool_input", index, fragment))
+
+    def thinking(self, index: int, text: str) -> None:
+        self.events.append(("thinking", index, text))
+
+    def signature(self, index: int, signature: str) -> None:
+        self.events.append(("signature", index, signature))
+
+    def block_stop(self, index: int) -> None:
+        self.events.append(("block_stop", index))
+
+    def usage(self, usage: Usage) -> None:
+        self.events.append(("usage", dict(usage)))
+
+    def stop(self, reason: str, sequence: str | None = None) -> None:
+        self.events.append(("stop", reason, sequence))
+
+    def ping(self) -> None:
+        self.events.append(("ping",))
+
+    def error(self, type: str, message: str) -> None:
+        self.events.append(("error", type, message))
+
+    def end(self) -> None:
+        self.events.append(("end",))
+
+
+@dataclass
+class Block:
+    """One content block of a message: an answer's or a request's.
+
+    Kinds: the stream's BLOCK_KINDS, plus in requests ``image`` and ``tool_result``.
+    """
+
+    kind: str
+    text: str = ""  # text, refusal, thinking
+    id: str = ""  # tool_use: the call id; tool_result: the id of the call it answers
+    name: str = ""  # tool_use
+    input: Any = None  # tool_use: parsed arguments (dict), or the raw string when not valid JSON
+    signature: str = ""  # thinking
+    data: str = ""  # redacted_thinking: opaque data; image: base64 bytes
+    media_type: str = ""  # image with base64 data
+    url: str = ""  # image by URL
+    content: list[Block] = field(default_factory=list)  # tool_result: text and image blocks
+    is_error: bool = False  # tool_result
+
+
+@dataclass
+class Turn:
+    """One message of a request's conversation: role ``user`` or ``assistant``."""
+
+    role: str
+    content: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)  # JSON Schema of the input
+    strict: bool | None = None
+
+
+@dataclass
+class Request:
+    """A request in canonical form. ``None`` means the client did not set it."""
+
+    model: str = ""
+    system: list[str] = field(default_factory=list)  # system/developer texts, in order
+    messages: list[Turn] = field(default_factory=list)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    stream: bool = False
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: dict[str, Any] | None = None  # {"type": "auto"|"none"|"any"|"tool", "name": …}
+    parallel_tool_calls: bool | None = None
+    thinking_budget: int | None = None  # extended thinking enabled with this budget
+    reasoning_effort: str | None = None  # low | medium | high (as the client said it)
+    response_format: dict[str, Any] | None = None  # {"type": "json_object"} | {"type": "json_schema", …}
+    user: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    """A whole assistant message (a non-streamed response, or a stream assembled)."""
+
+    id: str = ""
+    model: str = ""
+    content: list[Block] = field(default_factory=list)
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: Usage = field(default_factory=dict)
+    created: int | None = None
+    error: tuple[str, str] | None = None  # (type, message) when the stream failed
+
+
+class MessageBuilder(StreamSink):
+    """Assembles canonical stream events into a :class:`Message`."""
+
+    def __init__(self) -> None:
+        self.message = Message()
+        self._args: dict[int, list[str]] = {}
+
+    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+        self.message.id, self.message.model, self.message.created = id, model, created
+        self.message.usage.update(usage)
+
+    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+        self.message.content.append(Block(kind, id=id, name=name, data=data))
+        if kind == "tool_use":
+            self._args[len(self.message.content) - 1] = []
+
+    def _block(self, index: int) -> Block:
+        return self.message.content[index]
+
+    def text(self, index: int, text: str) -> None:
+        self._block(index).text += text
+
+    def thinking(self, index: int, text: str) -> None:
+        self._block(index).text += text
+
+    def signature(self, index: int, signature: str) -> None:
+        self._block(index).signature += signature
+
+    def tool_input(self, index: int, fragment: str) -> None:
+        self._args[index].append(fragment)
+
+    def block_stop(self, index: int) -> None:
+        block = self._block(index)
+        if block.kind == "tool_use":
+            block.input = parse_tool_input("".join(self._args.pop(index, [])))
+
+    def usage(self, usage: Usage) -> None:
+        self.message.usage.update(usage)
+
+    def stop(self, reason: str, sequence: str | None = None) -> None:
+        self.message.stop_reason, self.message.stop_sequence = reason, sequence
+
+    def error(self, type: str, message: str) -> None:
+        self.message.error = (type, message)
+
+
+def parse_tool_input(arguments: str) -> Any:
+    """Tool arguments as a dict; ``{}`` for none; the raw string when they are not valid JSON."""
+    if not arguments.strip():
+        return {}
+    try:
+        return orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return arguments

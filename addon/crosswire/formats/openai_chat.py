@@ -1,0 +1,325 @@
+"""OpenAI Chat Completions (`POST /v1/chat/completions`): stream reader and writer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from .. import errors, thinking_xml
+from ..events import StreamSink, Usage
+from ..options import Options
+from ..sse import ServerSentEvent
+from . import base
+from .base import Warn, log
+
+NAME = "openai-chat"
+
+FINISH_TO_STOP = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+STOP_TO_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "stop",
+}
+
+
+def read_usage(raw: Any) -> Usage:
+    """OpenAI usage -> canonical: cached prompt tokens are split out of the input count."""
+    if not isinstance(raw, dict):
+        return {}
+    usage: Usage = {}
+    prompt = raw.get("prompt_tokens")
+    cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    if isinstance(prompt, int):
+        usage["input_tokens"] = prompt - cached
+        usage["cache_read_input_tokens"] = cached
+    if isinstance(raw.get("completion_tokens"), int):
+        usage["output_tokens"] = raw["completion_tokens"]
+    reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if isinstance(reasoning, int):
+        usage["reasoning_tokens"] = reasoning
+    return usage
+
+
+def write_usage(usage: Usage) -> dict[str, Any]:
+    cache_read = usage.get("cache_read_input_tokens", 0)
+    prompt = usage.get("input_tokens", 0) + cache_read + usage.get("cache_creation_input_tokens", 0)
+    completion = usage.get("output_tokens", 0)
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cache_read},
+    }
+    if "reasoning_tokens" in usage:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
+    return out
+
+
+def completion_id(source_id: str) -> str:
+    """A chat-completion id derived from any format's id (kept when already one)."""
+    if source_id.startswith("chatcmpl-"):
+        return source_id
+    for prefix in ("msg_", "resp_"):
+        if source_id.startswith(prefix):
+            return "chatcmpl-" + source_id[len(prefix) :]
+    return "chatcmpl-" + source_id
+
+
+def error_object(type: str, message: str) -> dict[str, Any]:
+    openai_type, code = errors.to_openai(type)
+    return {"message": message, "type": openai_type, "param": None, "code": code}
+
+
+class OpenAIChatStreamReader(base.StreamReader):
+    def __init__(self, sink: StreamSink, warn: Warn) -> None:
+        super().__init__(sink, warn)
+        self._started = False
+        self._open = -1  # canonical index of the open block, -1 when none
+        self._open_kind = ""
+        self._blocks = 0
+        self._tools: dict[int, int] = {}  # openai tool_call index -> canonical block index
+        self._stop: str | None = None
+        self._refused = False
+
+    def event(self, sse: ServerSentEvent) -> None:
+        if self.done:
+            return
+        raw = sse.data
+        if raw == "[DONE]" or raw.strip() == "[DONE]":
+            self._finish()
+            return
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            self.invalid_json(sse)
+            return
+        if not isinstance(data, dict):
+            self.invalid_json(sse)
+            return
+        if data.get("error"):
+            err = data["error"] if isinstance(data["error"], dict) else {"message": str(data["error"])}
+            self.fail(errors.from_openai(err.get("type"), err.get("code")), str(err.get("message") or "upstream error"))
+            return
+        sink = self.sink
+        if not self._started:
+            self._started = True
+            created = data.get("created")
+            sink.message_start(
+                str(data.get("id", "")), str(data.get("model", "")), {}, created if isinstance(created, int) else None
+            )
+        for choice in data.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                self.warn("openai-chat stream has several choices (n>1): only choice 0 is converted")
+                continue
+            delta = choice.get("delta")
+            if delta:
+                self._delta(delta)
+            finish = choice.get("finish_reason")
+            if finish:
+                self._close_block()
+                self._stop = "refusal" if self._refused else FINISH_TO_STOP.get(finish, "end_turn")
+                if finish not in FINISH_TO_STOP:
+                    log.debug("crosswire: unknown finish_reason %r read as end_turn", finish)
+                sink.stop(self._stop)
+        usage = data.get("usage")
+        if usage:
+            sink.usage(read_usage(usage))
+
+    def _delta(self, delta: dict[str, Any]) -> None:
+        sink = self.sink
+        content = delta.get("content")
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning and isinstance(reasoning, str):
+            sink.thinking(self._block("thinking"), reasoning)
+        if content:
+            sink.text(self._block("text"), content)
+        if delta.get("refusal"):
+            self._refused = True
+            sink.text(self._block("refusal"), delta["refusal"])
+        tool_calls = delta.get("tool_calls")
+        if tool_calls:
+            for call in tool_calls:
+                self._tool_call(call)
+        elif delta.get("function_call"):  # the pre-tools API: one call, no id
+            self._tool_call({"index": 0, "id": "call_0", "function": delta["function_call"]})
+
+    def _tool_call(self, call: dict[str, Any]) -> None:
+        position = call.get("index", 0)
+        function = call.get("function") or {}
+        index = self._tools.get(position)
+        if index is None:
+            self._close_block()
+            index = self._tools[position] = self._open = self._blocks
+            self._blocks += 1
+            self._open_kind = "tool_use"
+            call_id = call.get("id") or f"call_{position}"
+            self.sink.block_start(index, "tool_use", id=call_id, name=function.get("name") or "")
+        elif index != self._open:
+            self.warn("openai-chat stream resumed an earlier tool call after a later one began: fragment dropped")
+            return
+        arguments = function.get("arguments")
+        if arguments:
+            self.sink.tool_input(index, arguments)
+
+    def _block(self, kind: str) -> int:
+        """The index of the open block of ``kind``, opening one (and closing the last) if needed."""
+        if self._open_kind == kind:
+            return self._open
+        self._close_block()
+        index = self._open = self._blocks
+        self._blocks += 1
+        self._open_kind = kind
+        self.sink.block_start(index, kind)
+        return index
+
+    def _close_block(self) -> None:
+        if self._open >= 0:
+            self.sink.block_stop(self._open)
+            self._open = -1
+            self._open_kind = ""
+
+    def _finish(self) -> None:
+        if not self._started:
+            self.fail("api_error", "upstream stream ended ([DONE]) before any completion chunk")
+            return
+        self._close_block()
+        if self._stop is None:
+            self.sink.stop("end_turn")
+        self.done = True
+        self.sink.end()
+
+    def close(self) -> None:
+        # A finish_reason is the provider saying the answer is complete; only [DONE] and
+        # possibly the usage chunk are missing, so end cleanly rather than fail it.
+        if not self.done and self._stop is not None:
+            self._finish()
+        super().close()
+
+    def truncated_message(self) -> str:
+        return "upstream stream ended before a finish_reason: the answer is incomplete"
+
+
+class OpenAIChatStreamWriter(base.StreamWriter):
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
+        self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
+        self._usage: Usage = {}
+        self._kinds: dict[int, str] = {}
+        self._tool_index: dict[int, int] = {}
+        self._tool_has_args: dict[int, bool] = {}
+        self._finish_sent = False
+        self._thinking: list[str] = []  # xml mode: held until the signature arrives
+        self._signature: list[str] = []
+
+    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+        if self._prefix:
+            return
+        self._usage.update(usage)
+        stamp = self.options.created or created or int(time.time())
+        self._head = (
+            b'{"id":'
+            + orjson.dumps(completion_id(id or "crosswire"))
+            + b',"object":"chat.completion.chunk","created":%d,"model":' % stamp
+            + orjson.dumps(self.options.model or model)
+        )
+        self._prefix = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
+        self._chunk(b'{"role":"assistant","content":""}')
+
+    def _chunk(self, delta: bytes, finish: bytes = b"null") -> None:
+        if not self._prefix:
+            self.message_start("", "", {})
+        self.out.append(self._prefix + delta + b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n")
+
+    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+        self._kinds[index] = kind
+        if kind == "tool_use":
+            position = self._tool_index[index] = len(self._tool_index)
+            self._tool_has_args[index] = False
+            call = {"index": position, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}
+            self._chunk(b'{"tool_calls":[' + orjson.dumps(call) + b"]}")
+        elif kind == "redacted_thinking":
+            if self.options.thinking == "xml":
+                self._content(thinking_xml.render_redacted(data))
+            else:
+                log.debug("crosswire: redacted_thinking block dropped (thinking=%s)", self.options.thinking)
+        elif kind == "thinking":
+            self._thinking.clear()
+            self._signature.clear()
+
+    def _content(self, text: str) -> None:
+        self._chunk(b'{"content":' + orjson.dumps(text) + b"}")
+
+    def text(self, index: int, text: str) -> None:
+        if self._kinds.get(index) == "refusal":
+            self._chunk(b'{"refusal":' + orjson.dumps(text) + b"}")
+        else:
+            self._chunk(b'{"content":' + orjson.dumps(text) + b"}")
+
+    def thinking(self, index: int, text: str) -> None:
+        mode = self.options.thinking
+        if mode == "reasoning_content":
+            if text:
+                self._chunk(b'{"reasoning_content":' + orjson.dumps(text) + b"}")
+        elif mode == "xml":
+            self._thinking.append(text)
+
+    def signature(self, index: int, signature: str) -> None:
+        if self.options.thinking == "xml":
+            self._signature.append(signature)
+
+    def tool_input(self, index: int, fragment: str) -> None:
+        if not fragment:
+            return
+        self._tool_has_args[index] = True
+        self._chunk(
+            b'{"tool_calls":[{"index":%d,"function":{"arguments":' % self._tool_index[index]
+            + orjson.dumps(fragment)
+            + b"}}]}"
+        )
+
+    def block_stop(self, index: int) -> None:
+        kind = self._kinds.get(index)
+        if kind == "tool_use" and not self._tool_has_args[index]:
+            self._chunk(b'{"tool_calls":[{"index":%d,"function":{"arguments":"{}"}}]}' % self._tool_index[index])
+        elif kind == "thinking" and self.options.thinking == "xml":
+            self._content(thinking_xml.render_thinking("".join(self._thinking), "".join(self._signature)))
+
+    def usage(self, usage: Usage) -> None:
+        self._usage.update(usage)
+
+    def stop(self, reason: str, sequence: str | None = None) -> None:
+        if self._finish_sent:
+            return
+        self._finish_sent = True
+        # A refusal written as `delta.refusal` is already marked; OpenAI finishes it with "stop".
+        refused_in_band = reason == "refusal" and "refusal" in self._kinds.values()
+        finish = "stop" if refused_in_band else STOP_TO_FINISH.get(reason, "stop")
+        self._chunk(b"{}", orjson.dumps(finish))
+
+    def write_end(self) -> None:
+        if not self._finish_sent:
+            self.stop("end_turn")
+        if self.options.include_usage:
+            self.out.append(
+                b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(write_usage(self._usage)) + b"}\n\n"
+            )
+        self.out.append(b"data: [DONE]\n\n")
+
+    def write_error(self, type: str, message: str) -> None:
+        self.out.append(b"data: " + orjson.dumps({"error": error_object(type, message)}) + b"\n\ndata: [DONE]\n\n")
+
+
+StreamReader = OpenAIChatStreamReader
+StreamWriter = OpenAIChatStreamWriter
