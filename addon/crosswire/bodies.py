@@ -1,53 +1,182 @@
 """Whole-body converters: requests, non-streamed responses and error responses.
 
-Stub: the signatures the addon and the CLI build on; the implementation lands with the body
-readers and writers.
+Hub, not pairs: each format's body module (``formats/<format>_body.py``) reads its JSON into the
+canonical :class:`~crosswire.events.Request`, :class:`~crosswire.events.Message` or
+:class:`~crosswire.events.ApiError` and writes them back out; a converter is one module's reader
+composed with another's writer. A new format plugs in with one module exposing ``read_request``,
+``write_request``, ``read_response``, ``write_response``, ``read_error`` and ``write_error``,
+registered in :data:`BODY_FORMATS`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
+import orjson
+
+from . import errors
+from .events import ERROR_STATUS, ApiError
+from .formats import anthropic_body, openai_chat_body, openai_responses_body
+from .formats.base import Warn
+from .formats.body_common import RequestRejected, readable_text
 from .options import Options
+
+__all__ = [
+    "BODY_FORMATS",
+    "Converted",
+    "RequestRejected",
+    "convert_error",
+    "convert_request",
+    "convert_response",
+    "error_body",
+    "error_status",
+]
+
+log = logging.getLogger("crosswire")
+
+BODY_FORMATS: dict[str, ModuleType] = {
+    "anthropic": anthropic_body,
+    "openai-chat": openai_chat_body,
+    "openai-responses": openai_responses_body,
+}
 
 
 @dataclass
 class Converted:
-    """A converted body, what could not be carried over, and the HTTP status to answer with."""
+    """A converted body, what could not be carried over, and the HTTP status to answer with.
+
+    Headers are not part of a body conversion: the addon keeps the upstream's (``retry-after``,
+    rate-limit and request-id headers reach the client unchanged).
+    """
 
     body: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     status: int = 200
 
 
-class RequestRejected(ValueError):
-    """The request cannot be converted (bad JSON, a missing field, an unsupported feature).
+def _format(name: str) -> ModuleType:
+    try:
+        return BODY_FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}: expected one of {', '.join(BODY_FORMATS)}") from None
 
-    The addon answers it with a 400 in the client's format (see :func:`error_body`).
-    """
 
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+def _collector(warnings: list[str]) -> Warn:
+    def warn(message: str) -> None:
+        if message not in warnings:
+            warnings.append(message)
+            log.info("crosswire: %s", message)
+
+    return warn
+
+
+def _json(body: bytes | dict[str, Any]) -> Any:
+    if isinstance(body, dict):
+        return body
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRejected(f"body is not valid JSON: {exc}") from None
 
 
 def convert_request(source: str, target: str, body: bytes | dict[str, Any], options: Options) -> Converted:
-    """A client request in ``source`` format -> the request the ``target`` upstream accepts."""
-    raise NotImplementedError
+    """A client request in ``source`` format -> the request the ``target`` upstream accepts.
+
+    Raises :class:`RequestRejected` (naming the field) for a request that cannot be converted;
+    answer it with ``error_body(source, "invalid_request_error", exc.message, exc.param)``.
+    """
+    reader, writer = _format(source), _format(target)
+    data = _json(body)
+    if not isinstance(data, dict):
+        raise RequestRejected(f"request body must be a JSON object, not {type(data).__name__}")
+    warnings: list[str] = []
+    warn = _collector(warnings)
+    try:
+        request = reader.read_request(data, options, warn)
+        if target != source:  # what only the client's own format can carry
+            for param, message, fatal in request.foreign:
+                if fatal:
+                    raise RequestRejected(message, param)
+                warn(message)
+        out = writer.write_request(request, options, warn)
+    except RequestRejected:
+        raise
+    except Exception as exc:  # a bug must surface as a clear error, never a traceback to the client
+        log.exception("crosswire: internal error converting a %s request to %s", source, target)
+        raise RequestRejected(f"crosswire could not convert the request: {exc!r}") from exc
+    return Converted(out, warnings)
 
 
 def convert_response(source: str, target: str, body: bytes | dict[str, Any], options: Options) -> Converted:
-    """A whole (non-streamed) upstream response in ``source`` format -> ``target`` format."""
-    raise NotImplementedError
+    """A whole (non-streamed) upstream response in ``source`` format -> ``target`` format.
+
+    A body that cannot be read becomes a 502 ``api_error`` in the target format, never an exception.
+    """
+    reader, writer = _format(source), _format(target)
+    warnings: list[str] = []
+    warn = _collector(warnings)
+    try:
+        data = _json(body)
+        if not isinstance(data, dict):
+            raise RequestRejected(f"response body must be a JSON object, not {type(data).__name__}")
+        message = reader.read_response(data, options, warn)
+        out = writer.write_response(message, options, warn)
+    except Exception as exc:
+        if not isinstance(exc, RequestRejected):
+            log.exception("crosswire: internal error converting a %s response to %s", source, target)
+        text = exc.message if isinstance(exc, RequestRejected) else repr(exc)
+        error = ApiError("api_error", f"crosswire could not convert the upstream {source} response: {text}")
+        out, status = writer.write_error(error, 502)
+        return Converted(out, warnings, status)
+    return Converted(out, warnings)
 
 
-def convert_error(source: str, target: str, body: bytes, status: int, options: Options) -> Converted:
-    """An upstream error response (any body, JSON or not) -> a well-formed ``target`` error and status."""
-    raise NotImplementedError
+def convert_error(source: str, target: str, body: bytes | dict[str, Any], status: int, options: Options) -> Converted:
+    """An upstream error response (any body, JSON or not) -> a well-formed ``target`` error and status.
+
+    The status is kept (an openai client gets 503 for anthropic's 529). A body in neither format
+    (an HTML page from a gateway) becomes an error carrying its text, cut to a readable length.
+    """
+    writer = _format(target)
+    error = _read_error(_format(source), body, status)
+    out, out_status = writer.write_error(error, status)
+    return Converted(out, [], out_status)
+
+
+def _read_error(reader: ModuleType, body: bytes | dict[str, Any], status: int) -> ApiError:
+    try:
+        data = _json(body)
+    except RequestRejected:
+        data = None
+    if data is not None:
+        # the source's own shape first, then any other format's (gateways answer in their own)
+        for module in (reader, *BODY_FORMATS.values()):
+            error = module.read_error(data, status)
+            if error is not None:
+                return error
+    kind = errors.from_status(status)
+    if isinstance(data, dict):
+        detail = next((v for k in ("message", "detail", "error") if isinstance(v := data.get(k), str)), None)
+        text = detail or readable_text(orjson.dumps(data))
+    else:
+        text = readable_text(orjson.dumps(body) if isinstance(body, dict) else body)
+    return ApiError(kind, f"upstream returned HTTP {status}: {text}" if text else f"upstream returned HTTP {status}")
+
+
+def error_status(source: str, body: bytes | dict[str, Any]) -> int | None:
+    """The HTTP status an error body in ``source`` format implies; ``None`` when it is not an error."""
+    try:
+        data = _json(body)
+    except RequestRejected:
+        return None
+    error = _format(source).read_error(data, None)
+    return None if error is None else ERROR_STATUS.get(error.type, 500)
 
 
 def error_body(target: str, type: str, message: str, param: str | None = None) -> Converted:
     """A fresh error in ``target`` format for canonical error ``type`` (e.g. invalid_request_error)."""
-    raise NotImplementedError
+    out, status = _format(target).write_error(ApiError(type, message, param), ERROR_STATUS.get(type, 500))
+    return Converted(out, [], status)

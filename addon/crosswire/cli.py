@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from . import __version__, formats
+import orjson
+
+from . import __version__, bodies, formats
 from .convert import StreamConverter
 from .options import THINKING_MODES, Options
 
@@ -54,7 +56,107 @@ def convert_stream(source: str, target: str, options: Options, src: BinaryIO, ds
 def cmd_convert(args: argparse.Namespace) -> int:
     options = Options(thinking=args.thinking, model=args.model)
     with _open_in(args.input) as src, _open_out(args.output) as dst:
-        return convert_stream(args.source, args.target, options, src, dst)
+        first = _read_some(src)
+        while first and not first.strip():  # sniff past leading whitespace
+            more = _read_some(src)
+            if not more:
+                break
+            first += more
+        if args.request or args.status is not None or first.lstrip()[:1] in (b"{", b"["):
+            return convert_body(args, options, first + src.read(), dst)
+        return convert_stream(args.source, args.target, options, src, dst, first)
+
+
+def convert_body(args: argparse.Namespace, options: Options, body: bytes, dst: BinaryIO) -> int:
+    """Convert a JSON body: a request (``--request``), an error (``--status`` or an error-shaped
+    body) or a whole response."""
+    status = args.status if args.status is not None else bodies.error_status(args.source, body)
+    try:
+        if args.request:
+            result = bodies.convert_request(args.source, args.target, body, options)
+        elif status is not None:
+            result = bodies.convert_error(args.source, args.target, body, status, options)
+        else:
+            result = bodies.convert_response(args.source, args.target, body, options)
+    except bodies.RequestRejected as exc:
+        print(f"crosswire: request rejected: {exc.message}", file=sys.stderr)
+        return 1
+    dst.write(orjson.dumps(result.body, option=orjson.OPT_INDENT_2) + b"\n")
+    dst.flush()
+    for warning in result.warnings:
+        print(f"crosswire: warning: {warning}", file=sys.stderr)
+    if result.status != 200:
+        print(f"crosswire: HTTP status {result.status}", file=sys.stderr)
+    # a response that could not be read became an error: say so in the exit status
+    return 1 if status is None and result.status != 200 else 0
+
+
+def cmd_flows_convert(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .flows import convert_file  # imports mitmproxy: only for this command
+
+    summary = convert_file(Path(args.input), Path(args.output), args.route, args.config, args.thinking)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    flows = sub.add_parser(
+        "flows",
+        help="work on recorded mitmproxy flow files",
+        description="Work on recorded mitmproxy flow files (mitmdump -w, mitmweb's save).",
+    )
+    flows_sub = flows.add_subparsers(dest="flows_command", metavar="COMMAND", required=True)
+    conv = flows_sub.add_parser(
+        "convert",
+        help="convert the flows of a recording again, offline",
+        description="Convert recorded flows again, offline: the same as "
+        "`mitmdump -nr IN -s mitm.py --set crosswire_route=... -w OUT`. Flows crosswire recorded keep the "
+        "upstream's answer; each one a route matches is converted from it again. Every flow is written to OUT. "
+        "Exits 1 when a flow failed, 2 on bad arguments or an unreadable file.",
+    )
+    conv.add_argument("input", metavar="IN", help="flow file to read")
+    conv.add_argument("output", metavar="OUT", help="flow file to write (may be IN: replaced when done)")
+    conv.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="'MATCH -> UPSTREAM'",
+        help="a route, as crosswire_route (repeatable; after the --config routes, first match wins)",
+    )
+    conv.add_argument("--config", metavar="FILE", help="a TOML routes file, as crosswire_config")
+    conv.add_argument(
+        "--thinking",
+        choices=THINKING_MODES,
+        default="reasoning_content",
+        help="for routes that set no 'thinking': how thinking reaches an openai-chat client",
+    )
+    conv.set_defaults(func=cmd_flows_convert)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .demo import run_demo
+
+    return run_demo(record=Path(args.record) if args.record else None)
+
+
+def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = sub.add_parser(
+        "demo",
+        help="watch crosswire convert a stream, on this machine alone (no network, no API key)",
+        description="Start a fake Anthropic API and mitmdump with crosswire on 127.0.0.1, stream an OpenAI "
+        "Chat Completions request through them and print the converted answer as it arrives; then stop both.",
+    )
+    demo.add_argument(
+        "--record",
+        metavar="DIR",
+        help="also record the demo and one flow per scenario (text, tool call, thinking, error) into DIR",
+    )
+    demo.set_defaults(func=cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     conv = sub.add_parser(
         "convert",
         help="convert an SSE stream or a JSON body from one format to another",
-        description="Convert an SSE stream from one format to another, frame by frame.",
+        description="Convert an SSE stream (frame by frame) or a JSON body from one format to another. "
+        "A JSON input is read as a whole response, or as an error when it is shaped like one or --status is given.",
     )
     conv.add_argument("--from", dest="source", required=True, choices=names, help="format of the input")
     conv.add_argument("--to", dest="target", required=True, choices=names, help="format to write")
@@ -79,9 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how thinking reaches an openai-chat client (default: reasoning_content)",
     )
     conv.add_argument("--model", help="report this model name instead of the source's")
+    conv.add_argument("--request", action="store_true", help="the input is a request body (client -> upstream)")
+    conv.add_argument("--status", type=int, metavar="N", help="the input is an error body sent with HTTP status N")
     conv.add_argument("input", nargs="?", help="input file (default: stdin)")
     conv.add_argument("output", nargs="?", help="output file (default: stdout)")
     conv.set_defaults(func=cmd_convert)
+    add_flows_parser(sub)
+    add_demo_parser(sub)
     return parser
 
 

@@ -50,9 +50,10 @@ class StreamConverter:
         reader = self._reader
         if reader.done:
             return b""
+        event = reader.event
         try:
             for sse in self._decoder.feed(chunk):
-                reader.event(sse)
+                event(sse)
         except SSEFrameTooLarge as exc:
             reader.fail("api_error", f"upstream stream rejected: {exc}")
         except Exception as exc:  # a bug must not break the client's connection
@@ -70,6 +71,8 @@ class StreamConverter:
                 for sse in self._decoder.close():
                     reader.event(sse)
             reader.close()
+        except SSEFrameTooLarge as exc:  # the decoder raises it here when the feed that found it returned frames
+            reader.fail("api_error", f"upstream stream rejected: {exc}")
         except Exception as exc:
             log.exception("crosswire: internal error closing %s -> %s", self.source, self.target)
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")

@@ -133,17 +133,18 @@ class EventLog(StreamSink):
 class Block:
     """One content block of a message: an answer's or a request's.
 
-    Kinds: the stream's BLOCK_KINDS, plus in requests ``image`` and ``tool_result``.
+    Kinds: the stream's BLOCK_KINDS, plus in requests ``image``, ``document`` (a base64 PDF) and
+    ``tool_result``.
     """
 
     kind: str
     text: str = ""  # text, refusal, thinking
     id: str = ""  # tool_use: the call id; tool_result: the id of the call it answers
-    name: str = ""  # tool_use
+    name: str = ""  # tool_use; document: its title (openai: filename)
     input: Any = None  # tool_use: parsed arguments (dict), or the raw string when not valid JSON
     signature: str = ""  # thinking
-    data: str = ""  # redacted_thinking: opaque data; image: base64 bytes
-    media_type: str = ""  # image with base64 data
+    data: str = ""  # redacted_thinking: opaque data; image, document: base64 bytes
+    media_type: str = ""  # image, document with base64 data
     url: str = ""  # image by URL
     content: list[Block] = field(default_factory=list)  # tool_result: text and image blocks
     is_error: bool = False  # tool_result
@@ -181,10 +182,26 @@ class Request:
     tool_choice: dict[str, Any] | None = None  # {"type": "auto"|"none"|"any"|"tool", "name": …}
     parallel_tool_calls: bool | None = None
     thinking_budget: int | None = None  # extended thinking enabled with this budget
-    reasoning_effort: str | None = None  # low | medium | high (as the client said it)
-    response_format: dict[str, Any] | None = None  # {"type": "json_object"} | {"type": "json_schema", …}
+    reasoning_effort: str | None = None  # none | minimal | low | medium | high | xhigh (as the client said it)
+    # {"type": "json_object"} or {"type": "json_schema", "schema": {…}, "name": …, "description": …, "strict": …}
+    response_format: dict[str, Any] | None = None
     user: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    # Fields of the client's own format with no canonical equivalent (openai-responses: store,
+    # metadata, built-in tools…): written as they are for an upstream of the same format only.
+    native: dict[str, Any] = field(default_factory=dict)
+    # (param, message, fatal) for an upstream of another format: a fatal one rejects the request
+    # (the request needs it: a built-in tool, a stored response), any other is dropped with the warning.
+    foreign: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+@dataclass
+class ApiError:
+    """An error response in canonical form: ``type`` from ERROR_STATUS's vocabulary."""
+
+    type: str
+    message: str
+    param: str | None = None
+    code: str | None = None  # the openai ``code`` when the source had one
 
 
 @dataclass

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import anthropic, openai_chat
+from . import anthropic, openai_chat, openai_responses
 
 FORMATS: dict[str, ModuleType] = {
     "anthropic": anthropic,
     "openai-chat": openai_chat,
+    "openai-responses": openai_responses,
 }
 
 

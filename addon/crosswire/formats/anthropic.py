@@ -36,9 +36,9 @@ def message_id(source_id: str) -> str:
 class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
-        self._index: dict[int, int] = {}  # source block index -> canonical index (skipped blocks absent)
+        self._index: dict[object, int] = {}  # source block index -> canonical index (skipped blocks absent)
         self._blocks = 0
-        self._started = False
+        self._open = -1  # canonical index of the open block, -1 when none
 
     def event(self, sse: ServerSentEvent) -> None:
         if self.done:
@@ -52,79 +52,102 @@ class AnthropicStreamReader(base.StreamReader):
             self.invalid_json(sse)
             return
         kind = data.get("type") or sse.event
-        sink = self.sink
-        if kind == "content_block_delta":
-            index = self._index.get(data.get("index", -1))
-            if index is None:
+        if kind == "content_block_delta":  # the hot path: one per token
+            index = self._index.get(data.get("index"))
+            delta = data.get("delta")
+            if index is None or delta.__class__ is not dict:
                 return  # a block we skipped (server tools): already warned at its start
-            delta = data.get("delta") or {}
             dtype = delta.get("type")
             if dtype == "text_delta":
-                sink.text(index, delta.get("text", ""))
+                text = delta.get("text")
+                self.sink.text(index, text if text.__class__ is str else "")
             elif dtype == "input_json_delta":
-                sink.tool_input(index, delta.get("partial_json", ""))
+                self.sink.tool_input(index, _str(delta, "partial_json"))
             elif dtype == "thinking_delta":
-                sink.thinking(index, delta.get("thinking", ""))
+                self.sink.thinking(index, _str(delta, "thinking"))
             elif dtype == "signature_delta":
-                sink.signature(index, delta.get("signature", ""))
+                self.sink.signature(index, _str(delta, "signature"))
             else:
                 log.debug("crosswire: skipping anthropic delta type %r", dtype)
         elif kind == "content_block_start":
             self._block_start(data)
         elif kind == "content_block_stop":
-            index = self._index.get(data.get("index", -1))
-            if index is not None:
-                sink.block_stop(index)
+            if self._open >= 0 and self._index.get(data.get("index")) == self._open:
+                self._close_block()
         elif kind == "message_delta":
+            self._close_block()
             usage = read_usage(data.get("usage"))
             if usage:
-                sink.usage(usage)
-            delta = data.get("delta") or {}
-            if delta.get("stop_reason"):
-                sink.stop(delta["stop_reason"], delta.get("stop_sequence"))
+                self.sink.usage(usage)
+            delta = data.get("delta")
+            if isinstance(delta, dict) and delta.get("stop_reason"):
+                sequence = delta.get("stop_sequence")
+                self.sink.stop(str(delta["stop_reason"]), sequence if isinstance(sequence, str) else None)
         elif kind == "message_start":
-            msg = data.get("message") or {}
-            self._started = True
-            sink.message_start(str(msg.get("id", "")), str(msg.get("model", "")), read_usage(msg.get("usage")))
+            msg = data.get("message")
+            if not isinstance(msg, dict):
+                msg = {}
+            self.sink.message_start(_str(msg, "id"), _str(msg, "model"), read_usage(msg.get("usage")))
         elif kind == "message_stop":
+            self._close_block()
             self.done = True
-            sink.end()
+            self.sink.end()
         elif kind == "ping":
-            sink.ping()
+            self.sink.ping()
         elif kind == "error":
-            err = data.get("error") or {}
+            err = data.get("error")
+            if not isinstance(err, dict):
+                err = {"message": err} if isinstance(err, str) else {}
             self.fail(str(err.get("type") or "api_error"), str(err.get("message") or "upstream error"))
         else:
             log.debug("crosswire: skipping anthropic event type %r", kind)
 
+    def _close_block(self) -> None:
+        # Anthropic closes every block, but a stream cut short by max_tokens may leave the last
+        # one open: every writer gets its block_stop all the same.
+        if self._open >= 0:
+            self.sink.block_stop(self._open)
+            self._open = -1
+
     def _block_start(self, data: dict[str, Any]) -> None:
-        block = data.get("content_block") or {}
+        block = data.get("content_block")
+        if not isinstance(block, dict):
+            block = {}
         btype = block.get("type")
         if btype not in ("text", "tool_use", "thinking", "redacted_thinking"):
             self.warn(f"anthropic {btype!r} content block has no equivalent in the target format: dropped")
             return
-        index = self._index[data.get("index", -1)] = self._blocks
+        self._close_block()
+        index = self._index[data.get("index")] = self._open = self._blocks
         self._blocks += 1
         sink = self.sink
         if btype == "text":
             sink.block_start(index, "text")
             if block.get("text"):
-                sink.text(index, block["text"])
+                sink.text(index, _str(block, "text"))
         elif btype == "tool_use":
-            sink.block_start(index, "tool_use", id=str(block.get("id", "")), name=str(block.get("name", "")))
+            sink.block_start(index, "tool_use", id=_str(block, "id"), name=_str(block, "name"))
             if block.get("input"):
                 sink.tool_input(index, orjson.dumps(block["input"]).decode())
         elif btype == "thinking":
             sink.block_start(index, "thinking")
             if block.get("thinking"):
-                sink.thinking(index, block["thinking"])
+                sink.thinking(index, _str(block, "thinking"))
             if block.get("signature"):
-                sink.signature(index, block["signature"])
+                sink.signature(index, _str(block, "signature"))
         else:
-            sink.block_start(index, "redacted_thinking", data=str(block.get("data", "")))
+            sink.block_start(index, "redacted_thinking", data=_str(block, "data"))
 
     def truncated_message(self) -> str:
         return "upstream stream ended before message_stop: the answer is incomplete"
+
+
+def _str(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    return value if isinstance(value, str) else ""
+
+
+_DELTA = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":'
 
 
 def _frame(event: str, payload: bytes) -> bytes:
@@ -137,8 +160,8 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._usage: Usage = {}
         self._stop: tuple[str, str | None] | None = None
         self._started = False
-        self._delta_prefix = b""  # cached per block: the bytes before the delta object
-        self._delta_index = -1
+        self._text_index = -1
+        self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -149,7 +172,7 @@ class AnthropicStreamWriter(base.StreamWriter):
             return
         self._started = True
         self._usage.update(usage)
-        message = {
+        message: dict[str, Any] = {
             "id": message_id(id or "crosswire"),
             "type": "message",
             "role": "assistant",
@@ -176,15 +199,14 @@ class AnthropicStreamWriter(base.StreamWriter):
         self.out.append(_frame("content_block_start", orjson.dumps(payload)))
 
     def _delta(self, index: int, head: bytes, value: str) -> None:
-        if index != self._delta_index:
-            self._delta_index = index
-            self._delta_prefix = (
-                b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":' % index
-            )
-        self.out.append(self._delta_prefix + head + orjson.dumps(value) + b"}}\n\n")
+        self.out.append(_DELTA % index + head + orjson.dumps(value) + b"}}\n\n")
 
     def text(self, index: int, text: str) -> None:
-        self._delta(index, b'{"type":"text_delta","text":', text)
+        # The hot path: the frame prefix is built once per block.
+        if index != self._text_index:
+            self._text_index = index
+            self._text_prefix = _DELTA % index + b'{"type":"text_delta","text":'
+        self.out.append(self._text_prefix + orjson.dumps(text) + b"}}\n\n")
 
     def tool_input(self, index: int, fragment: str) -> None:
         self._delta(index, b'{"type":"input_json_delta","partial_json":', fragment)

@@ -88,7 +88,7 @@ class OpenAIChatStreamReader(base.StreamReader):
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_kind = ""
         self._blocks = 0
-        self._tools: dict[int, int] = {}  # openai tool_call index -> canonical block index
+        self._tools: dict[object, int] = {}  # openai tool_call index -> canonical block index
         self._stop: str | None = None
         self._refused = False
 
@@ -111,52 +111,74 @@ class OpenAIChatStreamReader(base.StreamReader):
             err = data["error"] if isinstance(data["error"], dict) else {"message": str(data["error"])}
             self.fail(errors.from_openai(err.get("type"), err.get("code")), str(err.get("message") or "upstream error"))
             return
-        sink = self.sink
         if not self._started:
-            self._started = True
-            created = data.get("created")
-            sink.message_start(
-                str(data.get("id", "")), str(data.get("model", "")), {}, created if isinstance(created, int) else None
-            )
-        for choice in data.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                self.warn("openai-chat stream has several choices (n>1): only choice 0 is converted")
-                continue
-            delta = choice.get("delta")
-            if delta:
-                self._delta(delta)
-            finish = choice.get("finish_reason")
-            if finish:
-                self._close_block()
-                self._stop = "refusal" if self._refused else FINISH_TO_STOP.get(finish, "end_turn")
-                if finish not in FINISH_TO_STOP:
-                    log.debug("crosswire: unknown finish_reason %r read as end_turn", finish)
-                sink.stop(self._stop)
+            self._start(data)
+        choices = data.get("choices")
+        if choices:
+            for choice in choices:
+                if not isinstance(choice, dict):
+                    continue
+                if choice.get("index", 0) != 0:
+                    self.warn("openai-chat stream has several choices (n>1): only choice 0 is converted")
+                    continue
+                delta = choice.get("delta")
+                if delta and isinstance(delta, dict):
+                    content = delta.get("content")
+                    # The hot path: a delta with nothing but content, inside the open text block.
+                    if content and self._open_kind == "text" and len(delta) == 1 and isinstance(content, str):
+                        self.sink.text(self._open, content)
+                    else:
+                        self._delta(delta)
+                finish = choice.get("finish_reason")
+                if finish:
+                    self._finished(str(finish))
         usage = data.get("usage")
         if usage:
-            sink.usage(read_usage(usage))
+            self.sink.usage(read_usage(usage))
+
+    def _start(self, data: dict[str, Any]) -> None:
+        self._started = True
+        created = data.get("created")
+        self.sink.message_start(
+            str(data.get("id") or ""),
+            str(data.get("model") or ""),
+            read_usage(data.get("usage")),
+            created if isinstance(created, int) else None,
+        )
+
+    def _finished(self, finish: str) -> None:
+        self._close_block()
+        if finish not in FINISH_TO_STOP:
+            log.debug("crosswire: unknown finish_reason %r read as end_turn", finish)
+        self._stop = "refusal" if self._refused else FINISH_TO_STOP.get(finish, "end_turn")
+        self.sink.stop(self._stop)
 
     def _delta(self, delta: dict[str, Any]) -> None:
         sink = self.sink
-        content = delta.get("content")
+        # OpenRouter and others name it `reasoning`, DeepSeek and vLLM `reasoning_content`.
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
             sink.thinking(self._block("thinking"), reasoning)
-        if content:
+        content = delta.get("content")
+        if content and isinstance(content, str):
             sink.text(self._block("text"), content)
-        if delta.get("refusal"):
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
             self._refused = True
-            sink.text(self._block("refusal"), delta["refusal"])
+            sink.text(self._block("refusal"), refusal)
         tool_calls = delta.get("tool_calls")
-        if tool_calls:
+        if tool_calls and isinstance(tool_calls, list):
             for call in tool_calls:
-                self._tool_call(call)
-        elif delta.get("function_call"):  # the pre-tools API: one call, no id
+                if isinstance(call, dict):
+                    self._tool_call(call)
+        elif isinstance(delta.get("function_call"), dict):  # the pre-tools API: one call, no id
             self._tool_call({"index": 0, "id": "call_0", "function": delta["function_call"]})
 
     def _tool_call(self, call: dict[str, Any]) -> None:
         position = call.get("index", 0)
-        function = call.get("function") or {}
+        function = call.get("function")
+        if not isinstance(function, dict):
+            function = {}
         index = self._tools.get(position)
         if index is None:
             self._close_block()
@@ -164,12 +186,12 @@ class OpenAIChatStreamReader(base.StreamReader):
             self._blocks += 1
             self._open_kind = "tool_use"
             call_id = call.get("id") or f"call_{position}"
-            self.sink.block_start(index, "tool_use", id=call_id, name=function.get("name") or "")
+            self.sink.block_start(index, "tool_use", id=str(call_id), name=str(function.get("name") or ""))
         elif index != self._open:
             self.warn("openai-chat stream resumed an earlier tool call after a later one began: fragment dropped")
             return
         arguments = function.get("arguments")
-        if arguments:
+        if arguments and isinstance(arguments, str):
             self.sink.tool_input(index, arguments)
 
     def _block(self, kind: str) -> int:
@@ -210,13 +232,18 @@ class OpenAIChatStreamReader(base.StreamReader):
         return "upstream stream ended before a finish_reason: the answer is incomplete"
 
 
+_CONTENT_END = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+
+
 class OpenAIChatStreamWriter(base.StreamWriter):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
+        self._content_prefix = b""  # the same, followed by `{"content":`
         self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
         self._usage: Usage = {}
         self._kinds: dict[int, str] = {}
+        self._refusals: set[int] = set()  # indexes of refusal blocks (written as delta.refusal)
         self._tool_index: dict[int, int] = {}
         self._tool_has_args: dict[int, bool] = {}
         self._finish_sent = False
@@ -235,6 +262,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             + orjson.dumps(self.options.model or model)
         )
         self._prefix = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
+        self._content_prefix = self._prefix + b'{"content":'
         self._chunk(b'{"role":"assistant","content":""}')
 
     def _chunk(self, delta: bytes, finish: bytes = b"null") -> None:
@@ -244,7 +272,9 @@ class OpenAIChatStreamWriter(base.StreamWriter):
 
     def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
         self._kinds[index] = kind
-        if kind == "tool_use":
+        if kind == "refusal":
+            self._refusals.add(index)
+        elif kind == "tool_use":
             position = self._tool_index[index] = len(self._tool_index)
             self._tool_has_args[index] = False
             call = {"index": position, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}
@@ -262,10 +292,12 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._chunk(b'{"content":' + orjson.dumps(text) + b"}")
 
     def text(self, index: int, text: str) -> None:
-        if self._kinds.get(index) == "refusal":
+        if index in self._refusals:
             self._chunk(b'{"refusal":' + orjson.dumps(text) + b"}")
+        elif self._content_prefix:  # the hot path: one concatenation per token
+            self.out.append(self._content_prefix + orjson.dumps(text) + _CONTENT_END)
         else:
-            self._chunk(b'{"content":' + orjson.dumps(text) + b"}")
+            self._content(text)
 
     def thinking(self, index: int, text: str) -> None:
         mode = self.options.thinking
@@ -304,7 +336,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             return
         self._finish_sent = True
         # A refusal written as `delta.refusal` is already marked; OpenAI finishes it with "stop".
-        refused_in_band = reason == "refusal" and "refusal" in self._kinds.values()
+        refused_in_band = reason == "refusal" and bool(self._refusals)
         finish = "stop" if refused_in_band else STOP_TO_FINISH.get(reason, "stop")
         self._chunk(b"{}", orjson.dumps(finish))
 

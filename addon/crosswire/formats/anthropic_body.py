@@ -1,0 +1,467 @@
+"""Anthropic Messages (`POST /v1/messages`) whole bodies: request, response and error reader/writer.
+
+Readers turn a parsed JSON body into the canonical :class:`Request`, :class:`Message` or
+:class:`ApiError`; writers do the reverse and enforce what the API requires of a request
+(alternating roles starting with ``user``, ``max_tokens``, thinking rules).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .. import errors
+from ..events import ERROR_STATUS, ApiError, Block, Message, Request, Tool, Turn
+from ..options import Options
+from .anthropic import USAGE_KEYS, message_id, read_usage
+from .base import Warn
+from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
+
+NAME = "anthropic"
+
+MIN_THINKING_BUDGET = 1024
+JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
+CONTINUE_PLACEHOLDER = "(continue)"
+
+# Top-level request fields this module reads; anything else is reported as dropped.
+_REQUEST_FIELDS = {
+    "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k",
+    "stream", "metadata", "tools", "tool_choice", "thinking", "output_config", "output_format",
+}  # fmt: skip
+
+
+# --- requests: read ----------------------------------------------------------------------------
+
+
+def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    req = Request(
+        model=get(body, "model", str, "", required=True),
+        max_tokens=get(body, "max_tokens", int, "", required=True),
+        temperature=get(body, "temperature", float, ""),
+        top_p=get(body, "top_p", float, ""),
+        stream=bool(get(body, "stream", bool, "")),
+    )
+    for key in body.keys() - _REQUEST_FIELDS:
+        warn(f"anthropic request field {key!r} has no equivalent: dropped")
+    if get(body, "top_k", int, "") is not None:
+        warn("top_k has no openai equivalent: dropped")
+    system = get(body, "system", (str, list), "")
+    if isinstance(system, str):
+        req.system = [system] if system else []
+    elif system is not None:
+        for i, block in enumerate(objects(system, "system")):
+            if block.get("type") != "text":
+                raise RequestRejected(f"system[{i}].type: expected 'text'", f"system[{i}].type")
+            req.system.append(get(block, "text", str, f"system[{i}]", required=True))
+    stop = get(body, "stop_sequences", list, "")
+    req.stop = strings(stop, "stop_sequences") if stop else []
+    metadata = get(body, "metadata", dict, "")
+    if metadata:
+        req.user = get(metadata, "user_id", str, "metadata")
+    messages = objects(get(body, "messages", list, "", required=True), "messages")
+    if not messages:
+        raise RequestRejected("messages: at least one message is required", "messages")
+    cache_control = False
+    for i, raw in enumerate(messages):
+        path = f"messages[{i}]"
+        role = get(raw, "role", str, path, required=True)
+        if role not in ("user", "assistant"):
+            raise RequestRejected(f"{path}.role: expected 'user' or 'assistant', got {role!r}", f"{path}.role")
+        content = get(raw, "content", (str, list), path, required=True)
+        turn = Turn(role)
+        if isinstance(content, str):
+            turn.content.append(Block("text", text=content))
+        else:
+            for j, block in enumerate(objects(content, f"{path}.content")):
+                cache_control |= "cache_control" in block
+                read = _read_block(block, f"{path}.content[{j}]", warn)
+                if read is not None:
+                    turn.content.append(read)
+        req.messages.append(turn)
+    if cache_control or (isinstance(system, list) and any("cache_control" in b for b in system)):
+        warn("cache_control markers dropped (openai caches prompts automatically)")
+    _read_tools(body, req, warn)
+    _read_thinking(body, req, warn)
+    _read_output_format(body, req)
+    return req
+
+
+def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
+    kind = get(block, "type", str, path, required=True)
+    if kind == "text":
+        if block.get("citations"):
+            warn("text citations dropped (openai-chat has no citations)")
+        return Block("text", text=get(block, "text", str, path, required=True))
+    if kind == "image":
+        return _read_image(block, path, warn)
+    if kind == "document":
+        source = get(block, "source", dict, path, required=True)
+        if source.get("type") == "base64":
+            return Block(
+                "document",
+                data=get(source, "data", str, f"{path}.source", required=True),
+                media_type=get(source, "media_type", str, f"{path}.source", required=True),
+                name=get(block, "title", str, path) or "",
+            )
+        if source.get("type") == "text":
+            return Block("text", text=get(source, "data", str, f"{path}.source", required=True))
+        warn(f"document source {source.get('type')!r} cannot be converted: dropped")
+        return None
+    if kind == "tool_use":
+        return Block(
+            "tool_use",
+            id=get(block, "id", str, path, required=True),
+            name=get(block, "name", str, path, required=True),
+            input=block.get("input") if block.get("input") is not None else {},
+        )
+    if kind == "tool_result":
+        result = Block(
+            "tool_result",
+            id=get(block, "tool_use_id", str, path, required=True),
+            is_error=bool(get(block, "is_error", bool, path)),
+        )
+        content = get(block, "content", (str, list), path)
+        if isinstance(content, str):
+            if content:
+                result.content.append(Block("text", text=content))
+        elif content:
+            for j, inner in enumerate(objects(content, f"{path}.content")):
+                inner_path = f"{path}.content[{j}]"
+                inner_kind = get(inner, "type", str, inner_path, required=True)
+                if inner_kind == "text":
+                    result.content.append(Block("text", text=get(inner, "text", str, inner_path, required=True)))
+                elif inner_kind == "image":
+                    image = _read_image(inner, inner_path, warn)
+                    if image is not None:
+                        result.content.append(image)
+                else:
+                    warn(f"{inner_kind!r} block inside a tool_result cannot be converted: dropped")
+        return result
+    if kind == "thinking":
+        return Block(
+            "thinking",
+            text=get(block, "thinking", str, path, required=True),
+            signature=get(block, "signature", str, path) or "",
+        )
+    if kind == "redacted_thinking":
+        return Block("redacted_thinking", data=get(block, "data", str, path, required=True))
+    warn(f"anthropic {kind!r} content block has no equivalent: dropped")
+    return None
+
+
+def _read_image(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
+    source = get(block, "source", dict, path, required=True)
+    kind = source.get("type")
+    if kind == "base64":
+        return Block(
+            "image",
+            data=get(source, "data", str, f"{path}.source", required=True),
+            media_type=get(source, "media_type", str, f"{path}.source", required=True),
+        )
+    if kind == "url":
+        return Block("image", url=get(source, "url", str, f"{path}.source", required=True))
+    warn(f"image source {kind!r} cannot be converted: dropped")
+    return None
+
+
+def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
+    tools = get(body, "tools", list, "")
+    for i, raw in enumerate(objects(tools or [], "tools")):
+        path = f"tools[{i}]"
+        if raw.get("type") not in (None, "custom"):
+            warn(f"anthropic server tool {raw.get('type')!r} has no equivalent: dropped")
+            continue
+        req.tools.append(
+            Tool(
+                name=get(raw, "name", str, path, required=True),
+                description=get(raw, "description", str, path),
+                parameters=get(raw, "input_schema", dict, path, required=True),
+                strict=get(raw, "strict", bool, path),
+            )
+        )
+    choice = get(body, "tool_choice", dict, "")
+    if choice is not None:
+        kind = get(choice, "type", str, "tool_choice", required=True)
+        if kind not in ("auto", "any", "tool", "none"):
+            raise RequestRejected(f"tool_choice.type: unknown value {kind!r}", "tool_choice.type")
+        req.tool_choice = {"type": kind}
+        if kind == "tool":
+            req.tool_choice["name"] = get(choice, "name", str, "tool_choice", required=True)
+        if get(choice, "disable_parallel_tool_use", bool, "tool_choice"):
+            req.parallel_tool_calls = False
+
+
+def _read_thinking(body: dict[str, Any], req: Request, warn: Warn) -> None:
+    thinking = get(body, "thinking", dict, "")
+    config = get(body, "output_config", dict, "") or {}
+    kind = get(thinking, "type", str, "thinking", required=True) if thinking is not None else None
+    if config.get("effort") is not None and kind != "adaptive":
+        warn("output_config.effort without adaptive thinking has no equivalent: dropped")
+    if thinking is None:
+        return
+    if kind == "enabled":
+        req.thinking_budget = get(thinking, "budget_tokens", int, "thinking", required=True)
+    elif kind == "adaptive":
+        req.reasoning_effort = get(config, "effort", str, "output_config") or "medium"
+        warn(f"adaptive thinking approximated as reasoning_effort {req.reasoning_effort!r}")
+    elif kind != "disabled":
+        warn(f"thinking type {kind!r} has no equivalent: dropped")
+
+
+def _read_output_format(body: dict[str, Any], req: Request) -> None:
+    config = get(body, "output_config", dict, "") or {}
+    fmt = get(config, "format", dict, "output_config")
+    path = "output_config.format"
+    if fmt is None:  # the beta spelling, still accepted by the API
+        fmt, path = get(body, "output_format", dict, ""), "output_format"
+    if fmt is None:
+        return
+    if fmt.get("type") != "json_schema":
+        raise RequestRejected(f"{path}.type: expected 'json_schema'", f"{path}.type")
+    req.response_format = {"type": "json_schema", "schema": get(fmt, "schema", dict, path, required=True)}
+
+
+# --- requests: write ---------------------------------------------------------------------------
+
+
+def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
+    system = list(req.system)
+    rf = req.response_format
+    if rf and rf["type"] == "json_object":
+        system.append(JSON_OBJECT_INSTRUCTION)
+        warn("response_format json_object approximated by a system instruction (anthropic has no JSON mode)")
+    max_tokens = req.max_tokens if req.max_tokens is not None else options.max_tokens
+    out: dict[str, Any] = {"model": options.map_model(req.model), "max_tokens": max_tokens}
+    if system:
+        out["system"] = "\n\n".join(system)
+    out["messages"] = _write_turns(req.messages, warn)
+    if req.stop:
+        out["stop_sequences"] = list(req.stop)
+    temperature, top_p = req.temperature, req.top_p
+    if temperature is not None and temperature > 1:
+        warn(f"temperature {temperature} above anthropic's maximum of 1: sent as 1")
+        temperature = 1.0
+    if temperature is not None and top_p is not None:
+        # current models reject both together ("cannot both be specified for this model")
+        warn("anthropic takes temperature or top_p, not both: top_p dropped")
+        top_p = None
+    thinking = _thinking_budget(req, out, warn)
+    if thinking is not None:
+        out["thinking"] = {"type": "enabled", "budget_tokens": thinking}
+        # The API rejects sampling changes while thinking (top_p only from 0.95).
+        if temperature is not None and temperature != 1:
+            warn("temperature cannot be set together with anthropic extended thinking: dropped")
+            temperature = None
+        if top_p is not None and top_p < 0.95:
+            warn("top_p below 0.95 cannot be set together with anthropic extended thinking: dropped")
+            top_p = None
+    if temperature is not None:
+        out["temperature"] = temperature
+    if top_p is not None:
+        out["top_p"] = top_p
+    if req.stream:
+        out["stream"] = True
+    if req.user is not None:
+        out["metadata"] = {"user_id": req.user}
+    if req.tools:
+        out["tools"] = [_write_tool(tool) for tool in req.tools]
+        choice = dict(req.tool_choice or {"type": "auto"})
+        if req.parallel_tool_calls is False and choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+        if req.tool_choice is not None or len(choice) > 1:
+            out["tool_choice"] = choice
+    if rf and rf["type"] == "json_schema":
+        out["output_config"] = {"format": {"type": "json_schema", "schema": rf["schema"]}}
+    return out
+
+
+def _write_tool(tool: Tool) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        out["description"] = tool.description
+    out["input_schema"] = tool.parameters or {"type": "object", "properties": {}}
+    if tool.strict is not None:
+        out["strict"] = tool.strict
+    return out
+
+
+def _thinking_budget(req: Request, out: dict[str, Any], warn: Warn) -> int | None:
+    """The budget_tokens to send, adjusting max_tokens, or ``None`` for no thinking."""
+    if req.thinking_budget is not None:
+        budget = req.thinking_budget
+    elif req.reasoning_effort in EFFORT_BUDGET:
+        budget = EFFORT_BUDGET[req.reasoning_effort]
+    else:
+        if req.reasoning_effort not in (None, "none"):
+            warn(f"reasoning_effort {req.reasoning_effort!r} has no thinking budget: thinking not enabled")
+        return None
+    if req.tool_choice and req.tool_choice["type"] in ("any", "tool"):
+        warn("anthropic extended thinking cannot be combined with a forced tool_choice: thinking not enabled")
+        return None
+    if _unsigned_tool_turn(out["messages"]):
+        warn(
+            "anthropic extended thinking needs the signed thinking of the assistant turn that called the tools "
+            "(use thinking=xml to carry signatures): thinking not enabled for this request"
+        )
+        return None
+    budget = max(budget, MIN_THINKING_BUDGET)
+    if req.max_tokens is None:
+        out["max_tokens"] += budget  # no cap from the client: room for the answer after the thinking
+    elif budget >= out["max_tokens"]:
+        if out["max_tokens"] <= MIN_THINKING_BUDGET:
+            warn(f"max_tokens {out['max_tokens']} leaves no room for anthropic extended thinking: not enabled")
+            return None
+        warn(f"thinking budget {budget} lowered to {out['max_tokens'] - 1} to stay below max_tokens")
+        budget = out["max_tokens"] - 1
+    return budget
+
+
+def _unsigned_tool_turn(messages: list[dict[str, Any]]) -> bool:
+    """True when the request continues a tool loop whose assistant turn does not start with thinking:
+    the API then rejects a request that enables thinking."""
+    if len(messages) < 2 or messages[-1]["role"] != "user":
+        return False
+    last_user, assistant = messages[-1]["content"], messages[-2]["content"]
+    if isinstance(last_user, str) or not any(b["type"] == "tool_result" for b in last_user):
+        return False
+    return isinstance(assistant, str) or assistant[0]["type"] not in ("thinking", "redacted_thinking")
+
+
+def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        content = [b for b in (_write_block(block, warn) for block in turn.content) if b is not None]
+        if turn.role == "assistant":
+            # the API wants thinking to open an assistant turn
+            content.sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
+        if not content:
+            continue
+        if messages and messages[-1]["role"] == turn.role:
+            messages[-1]["content"].extend(content)  # the API wants roles to alternate
+        else:
+            messages.append({"role": turn.role, "content": content})
+    for message in messages:
+        if message["role"] == "user":  # tool results must open the user turn that answers the calls
+            message["content"].sort(key=lambda b: 0 if b["type"] == "tool_result" else 1)
+    if not messages or messages[0]["role"] != "user":
+        warn("the conversation does not start with a user message: a placeholder user turn was added")
+        messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})
+    for message in messages:
+        content = message["content"]
+        if len(content) == 1 and content[0]["type"] == "text":
+            message["content"] = content[0]["text"]
+    return messages
+
+
+def _write_block(block: Block, warn: Warn) -> dict[str, Any] | None:
+    kind = block.kind
+    if kind in ("text", "refusal"):
+        return {"type": "text", "text": block.text} if block.text else None
+    if kind == "image":
+        return _write_image(block)
+    if kind == "document":
+        out: dict[str, Any] = {
+            "type": "document",
+            "source": {"type": "base64", "media_type": block.media_type, "data": block.data},
+        }
+        if block.name:
+            out["title"] = block.name
+        return out
+    if kind == "tool_use":
+        if not isinstance(block.input, dict):
+            warn(f"tool call {block.id} has arguments that are not a JSON object: passed through as a string")
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if kind == "tool_result":
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.id}
+        inner = [_write_image(b) if b.kind == "image" else {"type": "text", "text": b.text} for b in block.content]
+        inner = [b for b in inner if b["type"] != "text" or b["text"]]
+        if len(inner) == 1 and inner[0]["type"] == "text":
+            result["content"] = inner[0]["text"]
+        elif inner:
+            result["content"] = inner
+        if block.is_error:
+            result["is_error"] = True
+        return result
+    if kind == "thinking":
+        if not block.signature:
+            warn("thinking without a signature cannot be sent to anthropic (it requires one): dropped")
+            return None
+        return {"type": "thinking", "thinking": block.text, "signature": block.signature}
+    if kind == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.data}
+    raise AssertionError(f"unknown canonical block kind {kind!r}")
+
+
+def _write_image(block: Block) -> dict[str, Any]:
+    if block.url:
+        return {"type": "image", "source": {"type": "url", "url": block.url}}
+    return {"type": "image", "source": {"type": "base64", "media_type": block.media_type, "data": block.data}}
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message:
+    msg = Message(
+        id=get(body, "id", str, "") or "",
+        model=get(body, "model", str, "") or "",
+        stop_reason=get(body, "stop_reason", str, ""),
+        stop_sequence=get(body, "stop_sequence", str, ""),
+        usage=read_usage(body.get("usage")),
+    )
+    for i, block in enumerate(objects(get(body, "content", list, "", required=True), "content")):
+        path = f"content[{i}]"
+        kind = get(block, "type", str, path, required=True)
+        if kind in ("text", "tool_use", "thinking", "redacted_thinking"):
+            read = _read_block(block, path, warn)
+            assert read is not None
+            msg.content.append(read)
+        else:
+            warn(f"anthropic {kind!r} content block has no equivalent in the target format: dropped")
+    return msg
+
+
+def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for block in msg.content:
+        if block.kind in ("text", "refusal"):
+            content.append({"type": "text", "text": block.text})
+        elif block.kind == "tool_use":
+            if not isinstance(block.input, dict):
+                warn(f"tool call {block.id} has arguments that are not a JSON object: passed through as a string")
+            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+        elif block.kind == "thinking":
+            content.append({"type": "thinking", "thinking": block.text, "signature": block.signature})
+        elif block.kind == "redacted_thinking":
+            content.append({"type": "redacted_thinking", "data": block.data})
+    usage = {"input_tokens": 0, "output_tokens": 0, **{k: v for k, v in msg.usage.items() if k in USAGE_KEYS}}
+    return {
+        "id": message_id(msg.id or "crosswire"),
+        "type": "message",
+        "role": "assistant",
+        "model": options.model or msg.model,
+        "content": content,
+        "stop_reason": msg.stop_reason or "end_turn",
+        "stop_sequence": msg.stop_sequence,
+        "usage": usage,
+    }
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def read_error(body: Any, status: int | None) -> ApiError | None:
+    """The canonical error in an anthropic error body; ``None`` when the body is not one."""
+    if not isinstance(body, dict) or body.get("type") != "error" or not isinstance(body.get("error"), dict):
+        return None
+    err = body["error"]
+    kind = err.get("type")
+    if not isinstance(kind, str) or kind not in ERROR_STATUS:
+        kind = errors.from_status(status)
+    message = err.get("message")
+    return ApiError(kind, message if isinstance(message, str) else orjson.dumps(err).decode())
+
+
+def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
+    return {"type": "error", "error": {"type": error.type, "message": error.message}}, status

@@ -1,0 +1,111 @@
+"""What the body readers and writers of every format share: strict field access with the field's
+path in every error, data URLs, and the thinking-budget table."""
+
+from __future__ import annotations
+
+import math
+import re
+from html import unescape
+from typing import Any
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+}
+
+
+class RequestRejected(ValueError):
+    """A body cannot be converted (bad JSON, a missing field, a wrong type, an unsupported feature).
+
+    ``param`` names the offending field (``messages[2].content``). For a request the addon answers
+    with a 400 in the client's format (see :func:`crosswire.bodies.error_body`).
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:  # JSON numbers: ints count, booleans do not
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def get(obj: dict[str, Any], key: str, kinds: type | tuple[type, ...], path: str, required: bool = False) -> Any:
+    """``obj[key]`` checked against ``kinds``; ``None`` when absent (or JSON null) and not required."""
+    where = f"{path}.{key}" if path else key
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise RequestRejected(f"{where}: required field missing", where)
+        return None
+    options = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not any(_is(value, kind) for kind in options):
+        expected = " or ".join(_TYPE_NAMES[kind] for kind in options)
+        raise RequestRejected(f"{where}: expected {expected}, got {type(value).__name__}", where)
+    return value
+
+
+def objects(value: list[Any], path: str) -> list[dict[str, Any]]:
+    """The items of a JSON array that must all be objects."""
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise RequestRejected(f"{path}[{i}]: expected an object, got {type(item).__name__}", f"{path}[{i}]")
+    return value
+
+
+def strings(value: str | list[Any], path: str) -> list[str]:
+    """A string or an array of strings, as a list."""
+    if isinstance(value, str):
+        return [value]
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise RequestRejected(f"{path}[{i}]: expected a string, got {type(item).__name__}", f"{path}[{i}]")
+    return value
+
+
+_DATA_URL = re.compile(r"data:(?P<type>[^;,]+)(?:;[^,]*)?;base64,(?P<data>.*)", re.DOTALL)
+
+
+def parse_data_url(url: str) -> tuple[str, str] | None:
+    """``data:<media type>;base64,<data>`` -> (media type, data); ``None`` for anything else."""
+    match = _DATA_URL.fullmatch(url)
+    return (match.group("type"), match.group("data")) if match else None
+
+
+def data_url(media_type: str, data: str) -> str:
+    return f"data:{media_type};base64,{data}"
+
+
+# reasoning_effort <-> Anthropic thinking budget_tokens. low/medium/high are the documented table;
+# minimal and xhigh extend it at both ends (1024 is Anthropic's smallest budget).
+EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768}
+_BUDGET_EFFORTS = (("low", 1024), ("medium", 4096), ("high", 16384))
+
+
+def budget_effort(budget: int) -> str:
+    """The effort whose budget is nearest on a log scale (the table's steps are powers of four)."""
+    scale = math.log2(max(budget, 1))
+    return min(_BUDGET_EFFORTS, key=lambda pair: abs(math.log2(pair[1]) - scale))[0]
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.DOTALL | re.IGNORECASE)
+ERROR_TEXT_LIMIT = 500
+
+
+def readable_text(body: bytes) -> str:
+    """An unexpected error body as one line a person can read: HTML tags gone, whitespace
+    collapsed, cut at ERROR_TEXT_LIMIT characters."""
+    text = body.decode("utf-8", errors="replace")
+    if "<" in text and ">" in text:
+        text = unescape(_TAG.sub(" ", text))
+    text = " ".join(text.split())
+    return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT] + "…"

@@ -1,0 +1,629 @@
+"""OpenAI Responses (`POST /v1/responses`) whole bodies: request, response and error reader/writer.
+
+Items map as in the stream (docs/responses.md): a ``function_call``'s ``call_id`` is the canonical
+tool id (its ``fc_`` item id never is), a ``reasoning`` item is a ``thinking`` block whose
+``encrypted_content`` is the signature, and one marked with :data:`REDACTED_PREFIX` is a
+``redacted_thinking`` block. What only a Responses upstream can do (built-in tools, stored
+responses, ``store``, ``metadata``…) is kept in ``Request.native`` for one and listed in
+``Request.foreign`` for any other: fatal ones reject the request naming the field, the rest are
+dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
+from ..options import Options
+from .base import Warn
+from .body_common import RequestRejected, budget_effort, data_url, get, objects, parse_data_url
+from .openai_chat_body import read_error, write_error
+from .openai_responses import (
+    INCOMPLETE_TO_STOP,
+    REDACTED_PREFIX,
+    SUMMARY_SEPARATOR,
+    call_item_id,
+    read_usage,
+    response_id,
+    write_usage,
+)
+
+__all__ = ["read_error", "read_request", "read_response", "write_error", "write_request", "write_response"]
+
+NAME = "openai-responses"
+
+MIN_OUTPUT_TOKENS = 16  # the API rejects a smaller max_output_tokens
+DEFAULT_SCHEMA_NAME = "response"
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+# Read into the canonical request (or handled below); any other field is native.
+_READ_FIELDS = {
+    "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "stream", "user",
+    "safety_identifier", "parallel_tool_calls", "tools", "tool_choice", "reasoning", "text",
+    "previous_response_id", "conversation", "store", "include", "stream_options", "truncation",
+}  # fmt: skip
+# Server-side state only an openai-responses upstream holds, and only with pass_previous_response_id.
+_STATE_FIELDS = ("previous_response_id", "conversation")
+# Native fields an upstream of another format cannot do without.
+_NEEDS_RESPONSES = {
+    "prompt": "a stored prompt template can only be resolved by an openai-responses upstream",
+    "background": "a background response can only run on an openai-responses upstream",
+}
+_TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
+
+
+# --- requests: read ----------------------------------------------------------------------------
+
+
+def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    req = Request(
+        model=get(body, "model", str, "", required=True),
+        max_tokens=get(body, "max_output_tokens", int, ""),
+        temperature=get(body, "temperature", float, ""),
+        top_p=get(body, "top_p", float, ""),
+        stream=bool(get(body, "stream", bool, "")),
+        user=get(body, "user", str, "") or get(body, "safety_identifier", str, ""),
+        parallel_tool_calls=get(body, "parallel_tool_calls", bool, ""),
+    )
+    _read_state(body, req, options)
+    _read_native(body, req)
+    instructions = get(body, "instructions", str, "")
+    if instructions:
+        req.system.append(instructions)
+    stateful = any(key in req.native for key in (*_STATE_FIELDS, "prompt"))
+    items = get(body, "input", (str, list), "", required=not stateful)
+    if isinstance(items, str):
+        req.messages.append(Turn("user", [Block("text", text=items)]))
+    elif items is not None:
+        _read_input(objects(items, "input"), req, warn)
+    _read_tools(body, req)
+    _read_reasoning(body, req)
+    _read_text(body, req)
+    return req
+
+
+def _read_state(body: dict[str, Any], req: Request, options: Options) -> None:
+    for key in _STATE_FIELDS:
+        if body.get(key) is None:
+            continue
+        if not options.pass_previous_response_id:
+            raise RequestRejected(
+                f"{key}: crosswire is a stateless proxy and cannot resolve a stored response or conversation; "
+                "send the whole conversation in `input` (with store: false), or set pass_previous_response_id "
+                "on a route whose upstream is openai-responses",
+                key,
+            )
+        req.native[key] = body[key]
+        req.foreign.append((key, f"{key}: only an openai-responses upstream can continue a stored response", True))
+
+
+def _read_native(body: dict[str, Any], req: Request) -> None:
+    """Fields with no canonical equivalent: kept for a Responses upstream, noted for any other."""
+    store = get(body, "store", bool, "")
+    if store is not None:
+        req.native["store"] = store
+        if store:  # store: false asks for nothing another upstream would not do anyway
+            req.foreign.append(("store", "store: crosswire keeps no responses for another upstream: dropped", False))
+    include = get(body, "include", list, "")
+    if include is not None:
+        req.native["include"] = include
+        lost = [value for value in include if value != ENCRYPTED_REASONING]  # always carried: the signature
+        if lost:
+            req.foreign.append(
+                ("include", f"include {lost} has no equivalent in the upstream's format: dropped", False)
+            )
+    truncation = get(body, "truncation", str, "")
+    if truncation is not None:
+        req.native["truncation"] = truncation
+        if truncation == "auto":
+            req.foreign.append(("truncation", "truncation 'auto' has no equivalent: dropped", False))
+    if body.get("stream_options") is not None:
+        req.native["stream_options"] = body["stream_options"]
+    for key in sorted(body.keys() - _READ_FIELDS):
+        if body[key] is None:
+            continue
+        req.native[key] = body[key]
+        if key in _NEEDS_RESPONSES and body[key] is not False:
+            req.foreign.append((key, f"{key}: {_NEEDS_RESPONSES[key]}", True))
+        else:
+            req.foreign.append((key, f"openai-responses request field {key!r} has no equivalent: dropped", False))
+
+
+def _turn(req: Request, role: str) -> Turn:
+    """The last turn when it has ``role`` (consecutive items of one side share a turn), else a new one."""
+    if not req.messages or req.messages[-1].role != role:
+        req.messages.append(Turn(role))
+    return req.messages[-1]
+
+
+def _read_input(items: list[dict[str, Any]], req: Request, warn: Warn) -> None:
+    for i, raw in enumerate(items):
+        path = f"input[{i}]"
+        kind = get(raw, "type", str, path) or "message"
+        if kind == "message":
+            _read_message(raw, path, req, warn)
+        elif kind == "function_call":
+            arguments = get(raw, "arguments", str, path, required=True)
+            call = Block(
+                "tool_use",
+                id=get(raw, "call_id", str, path, required=True),
+                name=get(raw, "name", str, path, required=True),
+                input=parse_tool_input(arguments),
+            )
+            if not isinstance(call.input, dict):
+                warn(f"{path}.arguments is not a JSON object: passed through as a string")
+            _turn(req, "assistant").content.append(call)
+        elif kind == "function_call_output":
+            result = Block("tool_result", id=get(raw, "call_id", str, path, required=True))
+            output = get(raw, "output", (str, list), path, required=True)
+            if isinstance(output, str):
+                result.content = [Block("text", text=output)] if output else []
+            else:
+                result.content = _parts(objects(output, f"{path}.output"), f"{path}.output", warn)
+            _turn(req, "user").content.append(result)
+        elif kind == "reasoning":
+            _turn(req, "assistant").content.append(_reasoning(raw, path))
+        elif kind == "item_reference":
+            req.foreign.append(
+                (path, f"{path}: an item_reference can only be resolved by an openai-responses upstream", True)
+            )
+            warn(f"{path}: item_reference dropped (crosswire cannot resolve stored items)")
+        else:
+            warn(f"openai-responses {kind!r} input item has no equivalent: dropped")
+
+
+def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
+    role = get(raw, "role", str, path, required=True)
+    content = get(raw, "content", (str, list), path, required=True)
+    if isinstance(content, str):
+        blocks = [Block("text", text=content)]
+    else:
+        blocks = _parts(objects(content, f"{path}.content"), f"{path}.content", warn)
+    if role in ("system", "developer"):
+        if any(b.kind != "text" for b in blocks):
+            raise RequestRejected(f"{path}.content: a {role} message may only hold text", f"{path}.content")
+        if req.messages:
+            warn(f"{path}: a {role} message after the conversation started was folded into the system prompt")
+        req.system.append("".join(b.text for b in blocks))
+    elif role == "user":
+        _turn(req, "user").content.extend(blocks)
+    elif role == "assistant":
+        _turn(req, "assistant").content.extend(b for b in blocks if b.kind in ("text", "refusal"))
+    else:
+        raise RequestRejected(
+            f"{path}.role: expected user, assistant, system or developer, got {role!r}", f"{path}.role"
+        )
+
+
+def _parts(parts: list[dict[str, Any]], path: str, warn: Warn) -> list[Block]:
+    blocks = []
+    for j, part in enumerate(parts):
+        part_path = f"{path}[{j}]"
+        kind = get(part, "type", str, part_path, required=True)
+        if kind in ("input_text", "output_text", "text"):
+            blocks.append(Block("text", text=get(part, "text", str, part_path, required=True)))
+        elif kind == "refusal":
+            blocks.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
+        elif kind == "input_image":
+            url = get(part, "image_url", str, part_path)
+            if url is None:
+                warn("input_image without image_url (file_id) cannot be converted: dropped")
+            elif url.startswith(("http://", "https://")):
+                blocks.append(Block("image", url=url))
+            elif (parsed := parse_data_url(url)) is not None:
+                blocks.append(Block("image", media_type=parsed[0], data=parsed[1]))
+            else:
+                where = f"{part_path}.image_url"
+                raise RequestRejected(f"{where}: expected an http(s) URL or a base64 data: URL", where)
+        elif kind == "input_file":
+            parsed = parse_data_url(get(part, "file_data", str, part_path) or "")
+            if parsed is None:
+                warn("input_file without inline base64 file_data (file_id, file_url) cannot be converted: dropped")
+                continue
+            name = get(part, "filename", str, part_path) or ""
+            blocks.append(Block("document", media_type=parsed[0], data=parsed[1], name=name))
+        else:
+            warn(f"openai-responses {kind!r} content part has no equivalent: dropped")
+    return blocks
+
+
+def _reasoning(raw: dict[str, Any], path: str) -> Block:
+    encrypted = get(raw, "encrypted_content", str, path) or ""
+    if encrypted.startswith(REDACTED_PREFIX):
+        return Block("redacted_thinking", data=encrypted[len(REDACTED_PREFIX) :])
+    texts = []
+    for key in ("summary", "content"):
+        for j, part in enumerate(objects(get(raw, key, list, path) or [], f"{path}.{key}")):
+            texts.append(get(part, "text", str, f"{path}.{key}[{j}]", required=True))
+    text = SUMMARY_SEPARATOR.join(t for t in texts if t)
+    return Block("thinking", text=text, signature=encrypted, id=get(raw, "id", str, path) or "")
+
+
+def _read_tools(body: dict[str, Any], req: Request) -> None:
+    for i, raw in enumerate(objects(get(body, "tools", list, "") or [], "tools")):
+        path = f"tools[{i}]"
+        kind = get(raw, "type", str, path, required=True)
+        if kind == "function":
+            req.tools.append(
+                Tool(
+                    name=get(raw, "name", str, path, required=True),
+                    description=get(raw, "description", str, path),
+                    parameters=get(raw, "parameters", dict, path) or {},
+                    strict=get(raw, "strict", bool, path),
+                )
+            )
+            continue
+        req.native.setdefault("tools", []).append(raw)
+        name = raw.get("name") or raw.get("server_label")
+        label = f"{kind!r} ({name!r})" if isinstance(name, str) else repr(kind)
+        req.foreign.append(
+            (path, f"{path}: the built-in tool {label} can only run on an openai-responses upstream", True)
+        )
+    choice = body.get("tool_choice")
+    if choice is None:
+        return
+    if isinstance(choice, str) and choice in _TOOL_CHOICES:
+        req.tool_choice = {"type": _TOOL_CHOICES[choice]}
+    elif isinstance(choice, dict) and choice.get("type") == "function":
+        req.tool_choice = {"type": "tool", "name": get(choice, "name", str, "tool_choice", required=True)}
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        mode = "any" if choice.get("mode") == "required" else "auto"
+        req.tool_choice = {"type": mode}
+        req.native["tool_choice"] = choice
+        req.foreign.append(("tool_choice", f"tool_choice allowed_tools approximated as {mode}", False))
+    elif isinstance(choice, dict) and isinstance(choice.get("type"), str):
+        req.native["tool_choice"] = choice
+        message = f"tool_choice: the built-in tool {choice['type']!r} can only run on an openai-responses upstream"
+        req.foreign.append(("tool_choice", message, True))
+    else:
+        raise RequestRejected("tool_choice: expected auto, none, required or a function choice", "tool_choice")
+
+
+def _read_reasoning(body: dict[str, Any], req: Request) -> None:
+    reasoning = get(body, "reasoning", dict, "")
+    if reasoning is None:
+        return
+    req.reasoning_effort = get(reasoning, "effort", str, "reasoning")
+    # the summary setting only means something to a Responses upstream (others always show thinking)
+    req.native["reasoning"] = {k: reasoning[k] for k in ("summary", "generate_summary") if k in reasoning}
+
+
+def _read_text(body: dict[str, Any], req: Request) -> None:
+    text = get(body, "text", dict, "")
+    if text is None:
+        return
+    if text.get("verbosity") is not None:
+        req.native["text"] = {"verbosity": text["verbosity"]}
+        req.foreign.append(("text.verbosity", "text.verbosity has no equivalent: dropped", False))
+    fmt = get(text, "format", dict, "text")
+    if fmt is None:
+        return
+    path = "text.format"
+    kind = get(fmt, "type", str, path, required=True)
+    if kind == "json_object":
+        req.response_format = {"type": "json_object"}
+    elif kind == "json_schema":
+        req.response_format = {
+            "type": "json_schema",
+            "schema": get(fmt, "schema", dict, path, required=True),
+            "name": get(fmt, "name", str, path, required=True),
+            "description": get(fmt, "description", str, path),
+            "strict": get(fmt, "strict", bool, path),
+        }
+    elif kind != "text":
+        raise RequestRejected(f"{path}.type: expected text, json_object or json_schema, got {kind}", f"{path}.type")
+
+
+# --- requests: write ---------------------------------------------------------------------------
+
+
+def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": options.map_model(req.model)}
+    if req.system:
+        out["instructions"] = "\n\n".join(req.system)
+    out["input"] = _write_input(req.messages, warn)
+    if req.max_tokens is not None:
+        if req.max_tokens < MIN_OUTPUT_TOKENS:
+            warn(f"max_output_tokens {req.max_tokens} below the API's minimum: sent as {MIN_OUTPUT_TOKENS}")
+        out["max_output_tokens"] = max(req.max_tokens, MIN_OUTPUT_TOKENS)
+    if req.temperature is not None:
+        out["temperature"] = req.temperature
+    if req.top_p is not None:
+        out["top_p"] = req.top_p
+    if req.stop:
+        warn("stop sequences have no openai-responses equivalent: dropped")
+    if req.stream:
+        out["stream"] = True
+    if req.tools:
+        out["tools"] = [_write_tool(tool) for tool in req.tools]
+        if req.tool_choice is not None:
+            kind = req.tool_choice["type"]
+            out["tool_choice"] = (
+                {"type": "function", "name": req.tool_choice["name"]}
+                if kind == "tool"
+                else ("required" if kind == "any" else kind)
+            )
+        if req.parallel_tool_calls is not None:
+            out["parallel_tool_calls"] = req.parallel_tool_calls
+    effort = req.reasoning_effort
+    if effort is None and req.thinking_budget is not None:
+        effort = budget_effort(req.thinking_budget)
+    if effort is not None:
+        # a client of another format reads thinking text: ask for the summaries that carry it
+        out["reasoning"] = {"effort": effort, "summary": "auto"}
+    rf = req.response_format
+    if rf and rf["type"] == "json_object":
+        out["text"] = {"format": {"type": "json_object"}}
+    elif rf:
+        fmt: dict[str, Any] = {"type": "json_schema", "name": rf.get("name") or DEFAULT_SCHEMA_NAME}
+        if rf.get("description") is not None:
+            fmt["description"] = rf["description"]
+        fmt["schema"] = rf["schema"]
+        if "name" not in rf:  # from anthropic, whose structured outputs are always strict
+            fmt["strict"] = True
+        elif rf.get("strict") is not None:
+            fmt["strict"] = rf["strict"]
+        out["text"] = {"format": fmt}
+    if req.user is not None:
+        out["user"] = req.user
+    # crosswire is stateless: nothing is stored, and reasoning comes back encrypted (the signature)
+    out["store"] = False
+    if effort is not None and effort != "none":
+        out["include"] = [ENCRYPTED_REASONING]
+    _merge_native(out, req.native)
+    return out
+
+
+def _merge_native(out: dict[str, Any], native: dict[str, Any]) -> None:
+    """The client's own Responses fields, as it sent them (objects merge, tool lists extend)."""
+    for key, value in native.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "tool_choice":
+            out[key] = {k: v for k, v in {**out[key], **value}.items() if v is not None}
+        elif isinstance(value, list) and isinstance(out.get(key), list) and key == "tools":
+            out[key] = out[key] + value
+        else:
+            out[key] = value
+
+
+def _write_tool(tool: Tool) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "function", "name": tool.name}
+    if tool.description is not None:
+        out["description"] = tool.description
+    out["parameters"] = tool.parameters or {"type": "object", "properties": {}}
+    # Responses tools are strict unless told otherwise; the other formats' are not
+    out["strict"] = bool(tool.strict)
+    return out
+
+
+def _write_input(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for turn in turns:
+        if turn.role == "assistant":
+            _write_assistant(turn.content, items, warn)
+        else:
+            _write_user(turn.content, items, warn)
+    return items
+
+
+def _write_user(blocks: list[Block], items: list[dict[str, Any]], warn: Warn) -> None:
+    """Tool results first (they answer the calls just before), then one user message with the rest."""
+    rest: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.kind != "tool_result":
+            rest.append(_write_part(block))
+            continue
+        parts = [_write_part(b) for b in block.content]
+        output: str | list[dict[str, Any]] = (
+            "".join(p["text"] for p in parts) if all(p["type"] == "input_text" for p in parts) else parts
+        )
+        items.append({"type": "function_call_output", "call_id": block.id, "output": output})
+        if block.is_error:
+            warn("tool_result is_error has no openai-responses equivalent: dropped")
+    if rest:
+        plain = len(rest) == 1 and rest[0]["type"] == "input_text"
+        items.append({"type": "message", "role": "user", "content": rest[0]["text"] if plain else rest})
+
+
+def _write_part(block: Block) -> dict[str, Any]:
+    if block.kind == "image":
+        url = block.url or data_url(block.media_type, block.data)
+        return {"type": "input_image", "image_url": url, "detail": "auto"}
+    if block.kind == "document":
+        name = block.name or ("document.pdf" if block.media_type == "application/pdf" else "document")
+        return {"type": "input_file", "filename": name, "file_data": data_url(block.media_type, block.data)}
+    return {"type": "input_text", "text": block.text}
+
+
+def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: Warn) -> None:
+    text: list[str] = []
+
+    def flush() -> None:
+        if text:
+            items.append({"type": "message", "role": "assistant", "content": "".join(text)})
+            text.clear()
+
+    for block in blocks:
+        if block.kind in ("text", "refusal"):
+            text.append(block.text)
+            continue
+        flush()
+        if block.kind == "tool_use":
+            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
+            items.append({"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments})
+        elif block.kind == "thinking":
+            if not block.signature and not block.id.startswith("rs_"):
+                warn("thinking without encrypted content cannot be sent to openai-responses: dropped")
+                continue
+            item: dict[str, Any] = {
+                "type": "reasoning",
+                "id": block.id or f"rs_crosswire_{len(items)}",
+                "summary": [{"type": "summary_text", "text": block.text}] if block.text else [],
+            }
+            if block.signature:
+                item["encrypted_content"] = block.signature
+            items.append(item)
+        elif block.kind == "redacted_thinking":
+            # only ever an Anthropic upstream's, which the marker brings back to it
+            items.append(
+                {
+                    "type": "reasoning",
+                    "id": f"rs_crosswire_{len(items)}",
+                    "summary": [],
+                    "encrypted_content": REDACTED_PREFIX + block.data,
+                }
+            )
+        else:
+            warn(f"{block.kind} in an assistant message has no openai-responses equivalent: dropped")
+    flush()
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message:
+    status = get(body, "status", str, "") or "completed"
+    if status == "failed":
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        raise RequestRejected(f"the upstream response failed: {error.get('message') or error}", "status")
+    if status not in ("completed", "incomplete"):
+        raise RequestRejected(f"the upstream response is {status!r}, not finished", "status")
+    created = get(body, "created_at", (int, float), "")
+    msg = Message(
+        id=get(body, "id", str, "") or "",
+        model=get(body, "model", str, "") or "",
+        usage=read_usage(body.get("usage")),
+        created=int(created) if created is not None else None,
+    )
+    refused = calls = False
+    for i, item in enumerate(objects(get(body, "output", list, "", required=True), "output")):
+        path = f"output[{i}]"
+        kind = get(item, "type", str, path, required=True)
+        if kind == "message":
+            for j, part in enumerate(objects(get(item, "content", list, path) or [], f"{path}.content")):
+                part_path = f"{path}.content[{j}]"
+                part_kind = get(part, "type", str, part_path, required=True)
+                if part_kind == "output_text":
+                    msg.content.append(Block("text", text=get(part, "text", str, part_path, required=True)))
+                    if part.get("annotations"):
+                        warn("openai-responses output_text annotations (citations) have no equivalent: dropped")
+                elif part_kind == "refusal":
+                    refused = True
+                    msg.content.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
+                else:
+                    warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
+        elif kind == "function_call":
+            calls = True
+            arguments = get(item, "arguments", str, path) or ""
+            call = Block(
+                "tool_use",
+                id=get(item, "call_id", str, path, required=True),
+                name=get(item, "name", str, path, required=True),
+                input=parse_tool_input(arguments),
+            )
+            if not isinstance(call.input, dict):
+                warn(f"{path}.arguments is not a JSON object: passed through as a string")
+            msg.content.append(call)
+        elif kind == "reasoning":
+            block = _reasoning(item, path)
+            block.id = ""  # an item name of this response, not a part of the answer
+            msg.content.append(block)
+        else:
+            warn(f"openai-responses {kind!r} output item has no equivalent in the target format: dropped")
+    if status == "incomplete":
+        details = body.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        msg.stop_reason = INCOMPLETE_TO_STOP.get(str(reason), "max_tokens")
+    else:
+        msg.stop_reason = "refusal" if refused else "tool_use" if calls else "end_turn"
+    return msg
+
+
+def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
+    """The object the stream writer's ``response.completed`` carries for the same message."""
+    rid = response_id(msg.id or "crosswire")
+    stem = rid[len("resp_") :]
+    reason = msg.stop_reason or "end_turn"
+    in_band_refusal = any(b.kind == "refusal" for b in msg.content)
+    incomplete = (
+        "max_output_tokens"
+        if reason == "max_tokens"
+        else "content_filter"
+        if reason == "refusal" and not in_band_refusal
+        else None
+    )
+    status = "incomplete" if incomplete else "completed"
+    output: list[dict[str, Any]] = []
+    message: dict[str, Any] | None = None
+    for block in msg.content:
+        position = len(output)
+        if block.kind in ("text", "refusal"):
+            if message is None:
+                message = {"id": f"msg_{stem}_{position}", "type": "message", "status": "completed"}
+                message.update(content=[], role="assistant")
+                output.append(message)
+            if block.kind == "refusal":
+                message["content"].append({"type": "refusal", "refusal": block.text})
+            else:
+                message["content"].append(
+                    {"type": "output_text", "annotations": [], "logprobs": [], "text": block.text}
+                )
+            continue
+        message = None
+        if block.kind == "tool_use":
+            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
+            output.append(
+                {
+                    "id": call_item_id(block.id),
+                    "type": "function_call",
+                    "status": "completed",
+                    "arguments": arguments or "{}",
+                    "call_id": block.id,
+                    "name": block.name,
+                }
+            )
+        elif block.kind == "thinking":
+            item: dict[str, Any] = {"id": f"rs_{stem}_{position}", "type": "reasoning"}
+            item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
+            item["status"] = "completed"
+            if block.signature:
+                item["encrypted_content"] = block.signature
+            output.append(item)
+        elif block.kind == "redacted_thinking":
+            output.append(
+                {
+                    "id": f"rs_{stem}_{position}",
+                    "type": "reasoning",
+                    "summary": [],
+                    "encrypted_content": REDACTED_PREFIX + block.data,
+                    "status": "completed",
+                }
+            )
+    if message is not None:
+        message["status"] = status  # the last item is the one the stop reason cut short
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": options.created or msg.created or int(time.time()),
+        "status": status,
+        "error": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "model": options.model or msg.model,
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "temperature": None,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": None,
+        "truncation": "disabled",
+        "usage": write_usage(msg.usage),
+        "user": None,
+        "metadata": {},
+    }

@@ -1,0 +1,388 @@
+"""Routes: which flows crosswire touches and where they go (config parsing, validation, matching).
+
+Pure: no mitmproxy import. The addon parses its options with :func:`load_routes` once, in
+``configure``, and calls :meth:`Route.matches` per flow.
+
+A route file is TOML::
+
+    [[route]]
+    name = "openai-to-claude"                                 # optional; default "route N"
+    match = "https://api.openai.com/v1/chat/completions"      # client URL: [scheme://]host[:port]/path-prefix
+    upstream = "https://api.anthropic.com/v1/messages"        # where the request really goes
+    api_key_env = "ANTHROPIC_API_KEY"                         # default by upstream format
+    model_map = { "gpt-4o" = "claude-sonnet-4-5", "*" = "claude-haiku-4-5" }
+
+A one-line route (``crosswire_route``) is ``MATCH -> UPSTREAM`` with every other field defaulted.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .options import THINKING_MODES, Options
+
+FORMAT_NAMES = ("anthropic", "openai-chat", "openai-responses")
+DEFAULT_KEY_ENV = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai-chat": "OPENAI_API_KEY",
+    "openai-responses": "OPENAI_API_KEY",
+}
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# (path suffix, format): a route's formats are inferred from its paths unless given.
+_PATH_FORMATS = (("/messages", "anthropic"), ("/chat/completions", "openai-chat"), ("/responses", "openai-responses"))
+
+_ROUTE_KEYS = {
+    "name",
+    "match",
+    "upstream",
+    "client_format",
+    "upstream_format",
+    "api_key_env",
+    "model_map",
+    "thinking",
+    "max_tokens",
+    "headers",
+    "pass_previous_response_id",
+}
+
+
+class ConfigError(ValueError):
+    """A route that cannot be used. The message names where (file, route, field) and what to do."""
+
+
+def format_for_path(path: str) -> str | None:
+    """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
+    path = path.rstrip("/")
+    for suffix, name in _PATH_FORMATS:
+        if path.endswith(suffix):
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class URLPattern:
+    """The client side of a route. ``host`` empty matches any host (a path-only match)."""
+
+    scheme: str | None
+    host: str
+    port: int | None
+    path: str
+
+    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
+        if self.scheme is not None and scheme.lower() != self.scheme:
+            return False
+        if self.host and host.lower().rstrip(".") != self.host:
+            return False
+        if self.port is not None and port != self.port:
+            return False
+        path = path.split("?", 1)[0]
+        prefix = self.path.rstrip("/")
+        # A prefix matches whole segments: /v1/messages matches /v1/messages/ but not /v1/messagesX.
+        return not prefix or path == prefix or path.startswith(prefix + "/")
+
+    def __str__(self) -> str:
+        host = self.host + (f":{self.port}" if self.port is not None else "")
+        return (f"{self.scheme}://" if self.scheme else "") + host + self.path
+
+
+@dataclass(frozen=True)
+class Upstream:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def authority(self) -> str:
+        default = DEFAULT_PORTS.get(self.scheme)
+        return self.host if self.port == default else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.authority}{self.path}"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    match: URLPattern
+    upstream: Upstream
+    client_format: str
+    upstream_format: str
+    api_key_env: str  # empty: send no credential upstream (a local model server)
+    api_key: str = field(default="", repr=False)  # never in repr, logs or flow files
+    model_map: dict[str, str] = field(default_factory=dict)
+    thinking: str = "reasoning_content"
+    max_tokens: int = 8192
+    headers: dict[str, str] = field(default_factory=dict)  # set on every upstream request
+    pass_previous_response_id: bool = False
+
+    @property
+    def identity(self) -> bool:
+        """Same format on both sides: bodies go through byte for byte."""
+        return self.client_format == self.upstream_format
+
+    def matches(self, method: str, scheme: str, host: str, port: int, path: str) -> bool:
+        return method.upper() == "POST" and self.match.matches(scheme, host, port, path)
+
+    def upstream_path(self, client_path: str) -> str:
+        """The path (with the client's query) the upstream receives.
+
+        A converting route sends to the upstream endpoint itself; an identity route maps the
+        match prefix onto the upstream path, so one route can carry a whole API.
+        """
+        path, sep, query = client_path.partition("?")
+        if self.identity:
+            rest = path[len(self.match.path.rstrip("/")) :] if path.startswith(self.match.path.rstrip("/")) else ""
+            path = self.upstream.path.rstrip("/") + rest or "/"
+        else:
+            path = self.upstream.path
+        return path + sep + query
+
+    def options(self, *, created: int | None = None, include_usage: bool = True) -> Options:
+        return Options(
+            thinking=self.thinking,
+            created=created,
+            max_tokens=self.max_tokens,
+            model_map=dict(self.model_map),
+            pass_previous_response_id=self.pass_previous_response_id,
+            include_usage=include_usage,
+        )
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.match} ({self.client_format}) -> {self.upstream} ({self.upstream_format})"
+
+
+def _where(source: str, name: str, key: str | None = None) -> str:
+    return f"{source}, {name}" + (f", field {key!r}" if key else "")
+
+
+def parse_match(text: str, where: str) -> URLPattern:
+    text = text.strip()
+    if not text:
+        raise ConfigError(f"{where}: the match URL is empty")
+    if text.startswith("/"):
+        return URLPattern(None, "", None, text)
+    has_scheme = "://" in text
+    parts = urlsplit(text if has_scheme else "//" + text)
+    scheme = parts.scheme.lower() if has_scheme else None
+    if scheme is not None and scheme not in DEFAULT_PORTS:
+        raise ConfigError(f"{where}: {text!r} must use http or https, not {parts.scheme!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} has an invalid port") from None
+    if not parts.hostname:
+        raise ConfigError(f"{where}: {text!r} has no host (write host/path, or /path to match any host)")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where}: {text!r}: a match is scheme, host and path prefix, without query or fragment")
+    return URLPattern(scheme, parts.hostname.lower().rstrip("."), port, parts.path or "/")
+
+
+def parse_upstream(text: str, where: str) -> Upstream:
+    text = text.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise ConfigError(
+            f"{where}: {text!r} must be a full http:// or https:// URL, e.g. https://api.anthropic.com/v1/messages"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where}: {text!r}: an upstream URL has no query or fragment")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} has an invalid port") from None
+    scheme = parts.scheme.lower()
+    return Upstream(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme], parts.path or "/")
+
+
+def _format(value: Any, inferred: str | None, where: str, key: str, url: str) -> str:
+    if value is None:
+        if inferred is None:
+            raise ConfigError(
+                f"{where}: cannot tell the format from {url!r}; set {key} to one of {', '.join(FORMAT_NAMES)}"
+            )
+        return inferred
+    if value not in FORMAT_NAMES:
+        raise ConfigError(f"{where}, field {key!r}: {value!r} is not a format; use one of {', '.join(FORMAT_NAMES)}")
+    return str(value)
+
+
+def build_route(
+    raw: dict[str, Any],
+    *,
+    source: str,
+    name: str,
+    thinking: str = "reasoning_content",
+    environ: dict[str, str] | None = None,
+) -> Route:
+    """Validate one route table (a TOML ``[[route]]`` or a parsed one-line route)."""
+    env = os.environ if environ is None else environ
+    if "name" in raw:
+        if not isinstance(raw["name"], str) or not raw["name"].strip():
+            raise ConfigError(f"{_where(source, name, 'name')}: must be a non-empty string")
+        name = f"route {raw['name'].strip()!r}"
+    unknown = sorted(set(raw) - _ROUTE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{_where(source, name, unknown[0])}: unknown key; a route has {', '.join(sorted(_ROUTE_KEYS))}"
+        )
+
+    def text(key: str, required: bool = False) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                raise ConfigError(f"{_where(source, name, key)}: missing (every route needs match and upstream)")
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(f"{_where(source, name, key)}: must be a string, not {type(value).__name__}")
+        return value
+
+    match_text, upstream_text = text("match", True), text("upstream", True)
+    assert match_text is not None and upstream_text is not None
+    match = parse_match(match_text, _where(source, name, "match"))
+    upstream = parse_upstream(upstream_text, _where(source, name, "upstream"))
+    client_format = _format(
+        text("client_format"), format_for_path(match.path), _where(source, name, "match"), "client_format", match_text
+    )
+    upstream_format = _format(
+        text("upstream_format"),
+        format_for_path(upstream.path),
+        _where(source, name, "upstream"),
+        "upstream_format",
+        upstream_text,
+    )
+
+    thinking_value = raw.get("thinking", thinking)
+    if thinking_value not in THINKING_MODES:
+        raise ConfigError(
+            f"{_where(source, name, 'thinking')}: {thinking_value!r}; use one of {', '.join(THINKING_MODES)}"
+        )
+    max_tokens = raw.get("max_tokens", 8192)
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise ConfigError(f"{_where(source, name, 'max_tokens')}: must be a positive integer, not {max_tokens!r}")
+    pass_prev = raw.get("pass_previous_response_id", False)
+    if not isinstance(pass_prev, bool):
+        raise ConfigError(f"{_where(source, name, 'pass_previous_response_id')}: must be true or false")
+
+    model_map = raw.get("model_map", {})
+    if not isinstance(model_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in model_map.items()
+    ):
+        raise ConfigError(
+            f"{_where(source, name, 'model_map')}: must map model names to model names, "
+            'e.g. { "gpt-4o" = "claude-sonnet-4-5", "*" = "claude-haiku-4-5" }'
+        )
+
+    headers_raw = raw.get("headers", {})
+    if not isinstance(headers_raw, dict) or not all(isinstance(v, str) for v in headers_raw.values()):
+        raise ConfigError(f"{_where(source, name, 'headers')}: must be a table of header names to string values")
+    headers = {str(k).lower(): v for k, v in headers_raw.items()}
+    for k, v in headers.items():
+        if not k or any(c in k for c in " :\r\n") or "\r" in v or "\n" in v:
+            raise ConfigError(f"{_where(source, name, 'headers')}: {k!r} is not a valid header")
+        if k in CREDENTIAL_HEADERS:
+            raise ConfigError(
+                f"{_where(source, name, 'headers')}: {k!r} carries a credential; "
+                "name the environment variable that holds the key in api_key_env instead"
+            )
+    if upstream_format == "anthropic":
+        headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+
+    key_env = raw.get("api_key_env", DEFAULT_KEY_ENV[upstream_format])
+    if not isinstance(key_env, str):
+        raise ConfigError(f"{_where(source, name, 'api_key_env')}: must be the name of an environment variable")
+    api_key = ""
+    if key_env:
+        api_key = env.get(key_env, "")
+        if not api_key:
+            raise ConfigError(
+                f"{_where(source, name, 'api_key_env')}: environment variable {key_env} is not set; "
+                f"export {key_env}=<your {upstream_format} key> before starting mitmproxy "
+                '(or set api_key_env = "" for an upstream that needs no key)'
+            )
+    return Route(
+        name=name,
+        match=match,
+        upstream=upstream,
+        client_format=client_format,
+        upstream_format=upstream_format,
+        api_key_env=key_env,
+        api_key=api_key,
+        model_map=dict(model_map),
+        thinking=thinking_value,
+        max_tokens=max_tokens,
+        headers=headers,
+        pass_previous_response_id=pass_prev,
+    )
+
+
+# Every header a client may carry a credential in; all are removed before the route's key is set.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
+)
+
+
+def parse_line(line: str) -> dict[str, str]:
+    """``MATCH -> UPSTREAM`` as a route table."""
+    match, arrow, upstream = line.partition("->")
+    if not arrow or not match.strip() or not upstream.strip():
+        raise ConfigError(
+            f"crosswire_route {line!r}: write 'MATCH -> UPSTREAM', e.g. "
+            "'https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages'"
+        )
+    return {"match": match.strip(), "upstream": upstream.strip()}
+
+
+def load_config(
+    path: str, *, thinking: str = "reasoning_content", environ: dict[str, str] | None = None
+) -> list[Route]:
+    source = f"crosswire_config {path}"
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"route"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; routes are [[route]] tables")
+    tables = data.get("route", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{source}: 'route' must be an array of tables: write each route as [[route]]")
+    return [
+        build_route(t, source=source, name=f"route {i}", thinking=thinking, environ=environ)
+        for i, t in enumerate(tables, 1)
+    ]
+
+
+def load_routes(
+    config: str | None,
+    lines: list[str] | tuple[str, ...],
+    *,
+    thinking: str = "reasoning_content",
+    environ: dict[str, str] | None = None,
+) -> list[Route]:
+    """All routes: the config file's first, then the one-line routes, in order (first match wins)."""
+    if thinking not in THINKING_MODES:
+        raise ConfigError(f"crosswire_thinking: {thinking!r}; use one of {', '.join(THINKING_MODES)}")
+    routes = load_config(config, thinking=thinking, environ=environ) if config else []
+    for line in lines:
+        raw = parse_line(line)
+        routes.append(
+            build_route(raw, source="crosswire_route", name=repr(line.strip()), thinking=thinking, environ=environ)
+        )
+    return routes
+
+
+def find_route(routes: list[Route], method: str, scheme: str, host: str, port: int, path: str) -> Route | None:
+    for route in routes:
+        if route.matches(method, scheme, host, port, path):
+            return route
+    return None

@@ -1,0 +1,245 @@
+"""The addon's hooks on in-memory flows (mitmproxy's test helpers), and the stream adapter."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from canned import anthropic_message, anthropic_stream
+from crosswire.addon import Crosswire, StreamAdapter
+from crosswire.convert import StreamConverter
+from crosswire.fakeupstream import compress
+from crosswire.options import Options
+from crosswire.sse import SSEDecoder
+from mitmproxy import exceptions, http
+from mitmproxy.test import taddons, tflow
+
+AKEY = "sk-ant-unit-UPSTREAM"
+OKEY = "sk-openai-unit-UPSTREAM"
+ROUTE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
+CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+
+
+@pytest.fixture
+def addon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Crosswire]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
+    monkeypatch.setenv("OPENAI_API_KEY", OKEY)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[ROUTE, "http://ident.test/v1/messages -> http://up.test/v1/messages"])
+        yield a
+
+
+def client_flow(url: str = "https://api.openai.com/v1/chat/completions", body: bytes | None = None) -> http.HTTPFlow:
+    f = tflow.tflow()
+    f.request = http.Request.make(
+        "POST",
+        url,
+        orjson.dumps(CHAT_BODY) if body is None else body,
+        {
+            "content-type": "application/json",
+            "authorization": "Bearer sk-CLIENT",
+            "x-api-key": "sk-CLIENT-2",
+            "api-key": "azure-CLIENT",
+            "cookie": "session=CLIENT",
+            "openai-organization": "org-CLIENT",
+            "user-agent": "tool/1.0",
+        },
+    )
+    f.response = None
+    f.live = True
+    return f
+
+
+def upstream_answer(flow: http.HTTPFlow, body: bytes, content_type: str, status: int = 200) -> None:
+    flow.response = http.Response.make(status, body, {"content-type": content_type, "request-id": "req_123"})
+    flow.response.timestamp_start = 1700000000.5
+
+
+def test_bad_options_raise_options_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        with pytest.raises(exceptions.OptionsError, match="ANTHROPIC_API_KEY is not set"):
+            tctx.configure(a, crosswire_route=[ROUTE])
+        with pytest.raises(exceptions.OptionsError, match="crosswire_record_limit"):
+            tctx.configure(a, crosswire_record_limit=-1)
+        with pytest.raises(exceptions.OptionsError, match="cannot read the file"):
+            tctx.configure(a, crosswire_config="/nonexistent/routes.toml")
+
+
+def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crosswire) -> None:
+    f = client_flow("https://api.openai.com/v1/chat/completions?x=1")
+    addon.request(f)
+    req = f.request
+    assert req.url == "https://api.anthropic.com/v1/messages?x=1"
+    assert req.host_header == "api.anthropic.com"
+    assert req.headers["x-api-key"] == AKEY and req.headers["anthropic-version"] == "2023-06-01"
+    for name in ("authorization", "api-key", "cookie", "openai-organization"):
+        assert name not in req.headers
+    assert "CLIENT" not in str(req.headers) and req.headers["user-agent"] == "tool/1.0"
+    body = orjson.loads(req.content or b"")
+    assert body["messages"] == [{"role": "user", "content": "hi"}] and body["max_tokens"] == 8192
+    assert req.headers["content-length"] == str(len(req.raw_content or b""))
+    assert req.headers["accept-encoding"] == "identity"
+
+
+def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crosswire) -> None:
+    f = client_flow()
+    addon.request(f)
+    upstream_body = f.request.content
+    upstream_answer(f, orjson.dumps(anthropic_message("Hello")), "application/json")
+    addon.responseheaders(f)
+    assert AKEY not in str(f.request.headers)  # before Save or anything else can see it
+    addon.response(f)
+    assert f.request.url == "https://api.openai.com/v1/chat/completions"  # the client's view
+    assert orjson.loads(f.request.content or b"") == CHAT_BODY
+    assert "sk-CLIENT" not in str(f.request.headers)
+    out = orjson.loads(f.response.content or b"")
+    assert out["object"] == "chat.completion" and out["choices"][0]["message"]["content"] == "Hello"
+    assert f.response.headers["x-request-id"] == "req_123"
+    md = f.metadata["crosswire"]
+    assert (md["client_format"], md["upstream_format"]) == ("openai-chat", "anthropic")
+    assert md["upstream_request"]["body"] == upstream_body
+    assert md["upstream_request"]["url"] == "https://api.anthropic.com/v1/messages"
+    assert AKEY not in str(md["upstream_request"]["headers"])
+    assert orjson.loads(md["upstream_response"]["body"]) == anthropic_message("Hello")
+    assert f.marked and "openai-chat -> anthropic" in f.comment
+
+
+def test_error_before_response_redacts_the_key(addon: Crosswire) -> None:
+    f = client_flow()
+    addon.request(f)
+    f.error = tflow.terr("connection refused")
+    addon.error(f)
+    md = f.metadata["crosswire"]
+    assert AKEY not in str(f.get_state()) and AKEY not in str(md)
+    assert md["upstream_response"] is None and md["error"] == "connection refused"
+
+
+def test_done_redacts_flows_in_flight(addon: Crosswire) -> None:
+    f = client_flow()
+    addon.request(f)
+    addon.done()
+    assert AKEY not in str(f.get_state())
+
+
+def test_rejected_request_is_answered_in_the_client_format(addon: Crosswire) -> None:
+    f = client_flow(body=b"{not json")
+    addon.request(f)
+    assert f.response is not None and f.response.status_code == 400
+    err = orjson.loads(f.response.content or b"")["error"]
+    assert err["type"] == "invalid_request_error" and err["message"]
+    assert f.request.host == "api.openai.com"  # never re-routed
+
+
+def test_identity_route_forwards_the_body_byte_for_byte(addon: Crosswire) -> None:
+    raw = b'{"model": "claude",   "messages": []}'
+    f = client_flow("http://ident.test/v1/messages", raw)
+    addon.request(f)
+    assert f.request.raw_content == raw
+    assert f.request.url == "http://up.test/v1/messages"
+    assert f.request.headers["x-api-key"] == AKEY and "authorization" not in f.request.headers
+
+
+def test_unmatched_flow_is_untouched(addon: Crosswire) -> None:
+    f = client_flow("https://example.com/v1/chat/completions")
+    before = f.get_state()
+    addon.request(f)
+    upstream_answer(f, b"{}", "application/json")
+    after_response = f.response.get_state()
+    addon.responseheaders(f)
+    addon.response(f)
+    assert f.request.get_state() == before["request"]
+    assert f.response.get_state() == after_response and "crosswire" not in f.metadata
+
+
+def test_sse_answer_is_streamed_with_fixed_headers(addon: Crosswire) -> None:
+    f = client_flow()
+    addon.request(f)
+    f.response = http.Response.make(
+        200, b"", {"content-type": "text/event-stream", "content-length": "5", "content-encoding": "gzip"}
+    )
+    addon.responseheaders(f)
+    assert callable(f.response.stream)
+    h = f.response.headers
+    assert "content-length" not in h and "content-encoding" not in h and h["content-type"] == "text/event-stream"
+
+
+# --- the stream adapter ----------------------------------------------------------------------
+
+STREAM = anthropic_stream(["Hel", "lo"])
+
+
+def adapter(encoding: str = "") -> StreamAdapter:
+    options = Options(created=1)
+    return StreamAdapter(
+        StreamConverter("anthropic", "openai-chat", options), encoding, "openai-chat", options, 1 << 20
+    )
+
+
+def run(ad: StreamAdapter, chunks: list[bytes]) -> bytes:
+    out = b""
+    for c in chunks:
+        r = ad(c)
+        assert r != b"", "b'' mid-stream would end an HTTP/1.1 chunked response"
+        out += r if isinstance(r, bytes) else b"".join(r)
+    end = ad(b"")
+    return out + (end if isinstance(end, bytes) else b"".join(end))
+
+
+def reference() -> bytes:
+    c = StreamConverter("anthropic", "openai-chat", Options(created=1))
+    return c.feed(STREAM) + c.close()
+
+
+def test_adapter_byte_by_byte_equals_whole_conversion() -> None:
+    assert run(adapter(), [STREAM[i : i + 1] for i in range(len(STREAM))]) == reference()
+
+
+def test_adapter_emits_a_frame_in_the_call_that_completes_it() -> None:
+    ad = adapter()
+    first_frame_end = STREAM.index(b"\n\n") + 2
+    assert ad(STREAM[: first_frame_end - 1]) == []
+    out = ad(STREAM[first_frame_end - 1 : first_frame_end])
+    assert isinstance(out, bytes) and out.startswith(b"data: ")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
+def test_adapter_decodes_compressed_streams_incrementally(encoding: str) -> None:
+    data = compress(STREAM, encoding)
+    assert run(adapter(encoding), [data[i : i + 7] for i in range(0, len(data), 7)]) == reference()
+
+
+def test_adapter_decodes_raw_deflate() -> None:
+    z = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    data = z.compress(STREAM) + z.flush()
+    assert run(adapter("deflate"), [data]) == reference()
+
+
+def test_adapter_turns_undecodable_input_into_one_error_frame() -> None:
+    out = run(adapter("gzip"), [gzip.compress(STREAM)[:20], b"\x00garbage" * 10, b"more"])
+    events = SSEDecoder().feed(out) + SSEDecoder().close()
+    errors = [e for e in events if '"error"' in e.data]
+    assert len(errors) == 1 and "could not be decoded" in errors[0].data
+
+
+def test_adapter_unknown_encoding_becomes_an_error_frame() -> None:
+    out = run(adapter("compress"), [STREAM])
+    assert b"unsupported content-encoding" in out and out.count(b'"error"') == 1
+
+
+def test_adapter_records_both_sides_within_the_limit() -> None:
+    options = Options(created=1)
+    ad = StreamAdapter(StreamConverter("anthropic", "openai-chat", options), "", "openai-chat", options, 100)
+    out = run(ad, [STREAM])
+    assert bytes(ad.upstream.buf) == STREAM[:100] and ad.upstream.truncated
+    assert bytes(ad.client.buf) == out[:100] and ad.client.truncated
+
+
+def test_identity_adapter_passes_bytes_through() -> None:
+    ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
+    assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"

@@ -1,0 +1,200 @@
+"""Route parsing, validation and matching (pure: no mitmproxy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from crosswire.routes import ConfigError, find_route, format_for_path, load_routes
+
+ENV = {"ANTHROPIC_API_KEY": "ak", "OPENAI_API_KEY": "ok", "MY_KEY": "mk"}
+LINE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
+
+
+def routes_from(tmp_path: Path, toml: str, lines: tuple[str, ...] = ()) -> list:
+    path = tmp_path / "routes.toml"
+    path.write_text(toml)
+    return load_routes(str(path), list(lines), environ=ENV)
+
+
+def error_of(tmp_path: Path, toml: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        routes_from(tmp_path, toml)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("/v1/messages", "anthropic"),
+        ("/v1/chat/completions", "openai-chat"),
+        ("/openai/v1/chat/completions/", "openai-chat"),
+        ("/v1/responses", "openai-responses"),
+        ("/v1/models", None),
+    ],
+)
+def test_format_for_path(path: str, fmt: str | None) -> None:
+    assert format_for_path(path) == fmt
+
+
+def test_one_line_route_defaults() -> None:
+    (route,) = load_routes(None, [LINE], environ=ENV)
+    assert (route.client_format, route.upstream_format) == ("openai-chat", "anthropic")
+    assert route.api_key_env == "ANTHROPIC_API_KEY" and route.api_key == "ak"
+    assert route.headers == {"anthropic-version": "2023-06-01"}
+    assert route.thinking == "reasoning_content" and route.max_tokens == 8192
+    assert "ak" not in repr(route)  # the key never shows in a repr (logs, tracebacks)
+
+
+def test_one_line_route_takes_the_thinking_default() -> None:
+    (route,) = load_routes(None, [LINE], thinking="xml", environ=ENV)
+    assert route.thinking == "xml"
+
+
+def test_matching_scheme_host_port_and_path_prefix() -> None:
+    (route,) = load_routes(None, [LINE], environ=ENV)
+    assert route.matches("POST", "https", "api.openai.com", 443, "/v1/chat/completions?x=1")
+    assert route.matches("POST", "https", "API.OpenAI.com", 443, "/v1/chat/completions/")
+    assert not route.matches("GET", "https", "api.openai.com", 443, "/v1/chat/completions")
+    assert not route.matches("POST", "http", "api.openai.com", 80, "/v1/chat/completions")
+    assert not route.matches("POST", "https", "api.openai.com", 443, "/v1/chat/completionsX")
+    assert not route.matches("POST", "https", "other.example", 443, "/v1/chat/completions")
+
+
+def test_schemeless_and_path_only_matches() -> None:
+    a, b = load_routes(
+        None,
+        [
+            "api.example.test:8080/v1/messages -> http://127.0.0.1:9/v1/chat/completions",
+            "/v1/responses -> http://h/v1/responses",
+        ],
+        environ=ENV,
+    )
+    assert a.matches("POST", "http", "api.example.test", 8080, "/v1/messages")
+    assert a.matches("POST", "https", "api.example.test", 8080, "/v1/messages")
+    assert not a.matches("POST", "http", "api.example.test", 80, "/v1/messages")
+    assert b.matches("POST", "http", "anything", 1234, "/v1/responses")
+    assert b.identity and b.api_key_env == "OPENAI_API_KEY"
+
+
+def test_converting_route_sends_to_the_endpoint_keeping_the_query() -> None:
+    (route,) = load_routes(None, [LINE], environ=ENV)
+    assert route.upstream_path("/v1/chat/completions?beta=true") == "/v1/messages?beta=true"
+
+
+def test_identity_route_maps_prefix(tmp_path: Path) -> None:
+    (route,) = routes_from(
+        tmp_path,
+        """
+[[route]]
+match = "https://api.openai.com/v1"
+upstream = "https://openrouter.example/api/v1"
+client_format = "openai-chat"
+upstream_format = "openai-chat"
+""",
+    )
+    assert route.identity
+    assert route.upstream_path("/v1/chat/completions?a=b") == "/api/v1/chat/completions?a=b"
+
+
+def test_full_config(tmp_path: Path) -> None:
+    (route,) = routes_from(
+        tmp_path,
+        """
+[[route]]
+name = "claude"
+match = "https://api.openai.com/v1/chat/completions"
+upstream = "https://api.anthropic.com/v1/messages"
+api_key_env = "MY_KEY"
+model_map = { "gpt-4o" = "claude-sonnet-4-5", "*" = "claude-haiku-4-5" }
+thinking = "xml"
+max_tokens = 1000
+pass_previous_response_id = true
+[route.headers]
+anthropic-beta = "interleaved-thinking-2025-05-14"
+Anthropic-Version = "2024-01-01"
+""",
+    )
+    assert route.name == "route 'claude'" and route.api_key == "mk"
+    opts = route.options(created=5, include_usage=False)
+    assert opts.map_model("gpt-4o") == "claude-sonnet-4-5" and opts.map_model("o3") == "claude-haiku-4-5"
+    assert (opts.thinking, opts.max_tokens, opts.created, opts.include_usage) == ("xml", 1000, 5, False)
+    assert opts.pass_previous_response_id
+    assert route.headers == {"anthropic-beta": "interleaved-thinking-2025-05-14", "anthropic-version": "2024-01-01"}
+
+
+def test_config_routes_come_first_and_first_match_wins(tmp_path: Path) -> None:
+    routes = routes_from(
+        tmp_path,
+        '[[route]]\nmatch = "/v1/chat/completions"\nupstream = "http://a.test/v1/messages"\n',
+        (LINE,),
+    )
+    assert [r.upstream.host for r in routes] == ["a.test", "api.anthropic.com"]
+    found = find_route(routes, "POST", "https", "api.openai.com", 443, "/v1/chat/completions")
+    assert found is routes[0]
+
+
+def test_empty_key_env_sends_no_key(tmp_path: Path) -> None:
+    toml = (
+        '[[route]]\nmatch = "/v1/messages"\nupstream = "http://127.0.0.1:11434/v1/chat/completions"\napi_key_env = ""\n'
+    )
+    (route,) = routes_from(tmp_path, toml)
+    assert route.api_key == "" and route.api_key_env == ""
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[[route]\n", ["routes.toml", "not valid TOML"]),
+        ("[[route]]\nmatch = '/v1/messages'\n", ["route 1", "'upstream'", "missing"]),
+        (
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/chat/completions'\nmodle_map={}\n",
+            ["route 1", "'modle_map'", "unknown key"],
+        ),
+        ("[[route]]\nmatch='/v1/messages'\nupstream='ftp://h/v1/messages'\n", ["route 1", "'upstream'", "http"]),
+        ("[[route]]\nmatch='/v1/messages'\nupstream='h/v1/messages'\n", ["'upstream'", "full http"]),
+        ("[[route]]\nmatch='/v1/messages'\nupstream='http://h:99999/v1/messages'\n", ["'upstream'", "port"]),
+        ("[[route]]\nmatch='/v1/x'\nupstream='http://h/v1/messages'\n", ["'match'", "client_format"]),
+        (
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nclient_format='gemini'\n",
+            ["'client_format'", "'gemini'", "openai-responses"],
+        ),
+        (
+            "[[route]]\nname='x'\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\napi_key_env='NOPE_KEY'\n",
+            ["route 'x'", "'api_key_env'", "NOPE_KEY is not set"],
+        ),
+        (
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nthinking='loud'\n",
+            ["'thinking'", "reasoning_content"],
+        ),
+        ("[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nmax_tokens=0\n", ["'max_tokens'"]),
+        ("[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nmodel_map=3\n", ["'model_map'"]),
+        (
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\n[route.headers]\nx-api-key='k'\n",
+            ["'headers'", "credential", "api_key_env"],
+        ),
+        ("routes = 1\n", ["unknown top-level key 'routes'"]),
+        ("route = 1\n", ["[[route]]"]),
+    ],
+)
+def test_bad_config_names_file_route_and_field(tmp_path: Path, toml: str, expected: list[str]) -> None:
+    message = error_of(tmp_path, toml)
+    assert "routes.toml" in message
+    for part in expected:
+        assert part in message, message
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"crosswire_config .*missing\.toml: cannot read the file"):
+        load_routes(str(tmp_path / "missing.toml"), [], environ=ENV)
+
+
+@pytest.mark.parametrize("line", ["https://api.openai.com/v1/chat/completions", " -> http://h/v1/messages", "a -> "])
+def test_bad_one_line_route(line: str) -> None:
+    with pytest.raises(ConfigError, match="MATCH -> UPSTREAM"):
+        load_routes(None, [line], environ=ENV)
+
+
+def test_missing_key_in_one_line_route_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"crosswire_route, '.*', field 'api_key_env'.*ANTHROPIC_API_KEY is not set"):
+        load_routes(None, [LINE], environ={})
