@@ -383,14 +383,25 @@ def test_recorded_json_error_is_left_to_the_json_view() -> None:
 
 
 def test_the_addon_registers_the_view_in_mitmdump(tmp_path: Path) -> None:
+    mitmdump = Path(sys.executable).parent / "mitmdump"
     entry = ROOT / "addon" / "crosswire" / "mitm.py"
     run = subprocess.run(
-        [Path(sys.executable).parent / "mitmdump", "-n", "-r", FLOWS / "tool_call.flow", "--flow-detail", "3"]
-        + ["-s", entry, "--set", f"confdir={tmp_path}"],
+        [
+            mitmdump,
+            "-n",
+            "-r",
+            FLOWS / "tool_call.flow",
+            "--flow-detail",
+            "3",
+            "-s",
+            entry,
+            "--set",
+            f"confdir={tmp_path}",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "openai-chat stream, 14 frames, model claude-sonnet-4-5, id chatcmpl-demo_tool_call" in run.stdout
-    assert '        "city": "Paris",\n' in run.stdout  # the arguments, indented in mitmdump's body block
+    assert "openai-chat stream, 15 frames, model claude-sonnet-4-5, id chatcmpl-demo_tool_call" in run.stdout
+    assert '      "city": "Paris",' in run.stdout  # the arguments, indented in mitmdump's body block

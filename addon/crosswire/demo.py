@@ -42,7 +42,7 @@ LISTENING = re.compile(r"listening at \S*?:(\d+)")
 
 
 def _message_start(id: str, input_tokens: int) -> tuple[str, dict[str, Any]]:
-    message = {
+    message: dict[str, Any] = {
         "id": id,
         "type": "message",
         "role": "assistant",

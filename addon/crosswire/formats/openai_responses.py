@@ -40,16 +40,22 @@ def read_usage(raw: Any) -> Usage:
         return {}
     usage: Usage = {}
     total_in = raw.get("input_tokens")
-    cached = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
+    cached = _detail(raw, "input_tokens_details", "cached_tokens") or 0
     if isinstance(total_in, int):
         usage["input_tokens"] = total_in - cached
         usage["cache_read_input_tokens"] = cached
     if isinstance(raw.get("output_tokens"), int):
         usage["output_tokens"] = raw["output_tokens"]
-    reasoning = (raw.get("output_tokens_details") or {}).get("reasoning_tokens")
-    if isinstance(reasoning, int):
+    reasoning = _detail(raw, "output_tokens_details", "reasoning_tokens")
+    if reasoning is not None:
         usage["reasoning_tokens"] = reasoning
     return usage
+
+
+def _detail(raw: dict[str, Any], details: str, key: str) -> int | None:
+    """An integer inside a usage details object; ``None`` when absent or malformed."""
+    value = raw[details].get(key) if isinstance(raw.get(details), dict) else None
+    return value if isinstance(value, int) else None
 
 
 def write_usage(usage: Usage) -> dict[str, Any]:
