@@ -23,14 +23,6 @@ def read_usage(raw: Any) -> Usage:
     return {k: v for k in USAGE_KEYS if isinstance(v := raw.get(k), int)}
 
 
-def message_id(source_id: str) -> str:
-    """An Anthropic-looking message id derived from any format's id (kept when already one)."""
-    if source_id.startswith("msg_"):
-        return source_id
-    for prefix in ("chatcmpl-", "resp_"):
-        if source_id.startswith(prefix):
-            return "msg_" + source_id[len(prefix) :]
-    return "msg_" + source_id
 
 
 class AnthropicStreamReader(base.StreamReader):
@@ -43,13 +35,8 @@ class AnthropicStreamReader(base.StreamReader):
     def event(self, sse: ServerSentEvent) -> None:
         if self.done:
             return
-        try:
-            data = orjson.loads(sse.data)
-        except orjson.JSONDecodeError:
-            self.invalid_json(sse)
-            return
-        if not isinstance(data, dict):
-            self.invalid_json(sse)
+        data = self.parse(sse)
+        if data is None:
             return
         kind = data.get("type") or sse.event
         if kind == "content_block_delta":  # the hot path: one per token
@@ -173,7 +160,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._started = True
         self._usage.update(usage)
         message: dict[str, Any] = {
-            "id": message_id(id or "crosswire"),
+            "id": base.derive_id(id, "msg_"),
             "type": "message",
             "role": "assistant",
             "model": self.options.model or model,

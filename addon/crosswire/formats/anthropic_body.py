@@ -14,8 +14,8 @@ import orjson
 from .. import errors
 from ..events import ERROR_STATUS, ApiError, Block, Message, Request, Tool, Turn
 from ..options import Options
-from .anthropic import USAGE_KEYS, message_id, read_usage
-from .base import Warn
+from .anthropic import USAGE_KEYS, read_usage
+from .base import Warn, derive_id
 from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
 
 NAME = "anthropic"
@@ -437,7 +437,7 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
             content.append({"type": "redacted_thinking", "data": block.data})
     usage = {"input_tokens": 0, "output_tokens": 0, **{k: v for k, v in msg.usage.items() if k in USAGE_KEYS}}
     return {
-        "id": message_id(msg.id or "crosswire"),
+        "id": derive_id(msg.id, "msg_"),
         "type": "message",
         "role": "assistant",
         "model": options.model or msg.model,

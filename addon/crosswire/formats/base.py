@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
+
+import orjson
 
 from ..events import StreamSink
 from ..options import Options
 from ..sse import ServerSentEvent
 
 log = logging.getLogger("crosswire")
+
+# The id prefix of each format's message object: ids are re-prefixed, never invented, so a
+# round trip through any format gives the original id back.
+ID_PREFIXES = ("msg_", "chatcmpl-", "resp_")
+
+
+def derive_id(source_id: str, prefix: str) -> str:
+    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix)."""
+    source_id = source_id or "crosswire"
+    if source_id.startswith(prefix):
+        return source_id
+    for other in ID_PREFIXES:
+        if source_id.startswith(other):
+            return prefix + source_id[len(other) :]
+    return prefix + source_id
 
 Warn = Callable[[str], None]
 
@@ -38,6 +56,17 @@ class StreamReader:
         if not self.done:
             self.done = True
             self.sink.error(type, message)
+
+    def parse(self, sse: ServerSentEvent) -> dict[str, Any] | None:
+        """The event's data as a JSON object; None (and the stream failed) when it is not one."""
+        try:
+            data = orjson.loads(sse.data)
+        except orjson.JSONDecodeError:
+            data = None
+        if data.__class__ is dict:
+            return data  # type: ignore[no-any-return]
+        self.invalid_json(sse)
+        return None
 
     def invalid_json(self, sse: ServerSentEvent) -> None:
         snippet = sse.data if len(sse.data) <= 200 else sse.data[:200] + "…"

@@ -66,14 +66,6 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     return out
 
 
-def completion_id(source_id: str) -> str:
-    """A chat-completion id derived from any format's id (kept when already one)."""
-    if source_id.startswith("chatcmpl-"):
-        return source_id
-    for prefix in ("msg_", "resp_"):
-        if source_id.startswith(prefix):
-            return "chatcmpl-" + source_id[len(prefix) :]
-    return "chatcmpl-" + source_id
 
 
 def error_object(type: str, message: str) -> dict[str, Any]:
@@ -99,13 +91,8 @@ class OpenAIChatStreamReader(base.StreamReader):
         if raw == "[DONE]" or raw.strip() == "[DONE]":
             self._finish()
             return
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            self.invalid_json(sse)
-            return
-        if not isinstance(data, dict):
-            self.invalid_json(sse)
+        data = self.parse(sse)
+        if data is None:
             return
         if data.get("error"):
             err = data["error"] if isinstance(data["error"], dict) else {"message": str(data["error"])}
@@ -257,7 +244,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         stamp = self.options.created or created or int(time.time())
         self._head = (
             b'{"id":'
-            + orjson.dumps(completion_id(id or "crosswire"))
+            + orjson.dumps(base.derive_id(id, "chatcmpl-"))
             + b',"object":"chat.completion.chunk","created":%d,"model":' % stamp
             + orjson.dumps(self.options.model or model)
         )

@@ -16,7 +16,7 @@ import orjson
 from .. import errors, thinking_xml
 from ..events import ApiError, Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
-from .base import Warn
+from .base import Warn, derive_id
 from .body_common import (
     RequestRejected,
     budget_effort,
@@ -26,7 +26,7 @@ from .body_common import (
     parse_data_url,
     strings,
 )
-from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, completion_id, read_usage, write_usage
+from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
 
 NAME = "openai-chat"
 
@@ -482,7 +482,7 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     # a refusal carried in `message.refusal` is already marked; OpenAI finishes it with "stop"
     finish = "stop" if reason == "refusal" and refusal else STOP_TO_FINISH.get(reason, "stop")
     return {
-        "id": completion_id(msg.id or "crosswire"),
+        "id": derive_id(msg.id, "chatcmpl-"),
         "object": "chat.completion",
         "created": options.created or msg.created or int(time.time()),
         "model": options.model or msg.model,

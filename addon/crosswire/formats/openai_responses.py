@@ -71,14 +71,6 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     }
 
 
-def response_id(source_id: str) -> str:
-    """A Responses id derived from any format's id (kept when already one)."""
-    if source_id.startswith("resp_"):
-        return source_id
-    for prefix in ("msg_", "chatcmpl-"):
-        if source_id.startswith(prefix):
-            return "resp_" + source_id[len(prefix) :]
-    return "resp_" + source_id
 
 
 def call_item_id(call_id: str) -> str:
@@ -116,13 +108,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def event(self, sse: ServerSentEvent) -> None:
         if self.done:
             return
-        try:
-            data = orjson.loads(sse.data)
-        except orjson.JSONDecodeError:
-            self.invalid_json(sse)
-            return
-        if not isinstance(data, dict):
-            self.invalid_json(sse)
+        data = self.parse(sse)
+        if data is None:
             return
         kind = data.get("type") or sse.event
         if kind == "response.output_text.delta":
@@ -482,7 +469,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             return
         self._started = True
         self._usage.update(usage)
-        self._id = response_id(id or "crosswire")
+        self._id = base.derive_id(id, "resp_")
         self._base = self._id[len("resp_") :]
         self._model = self.options.model or model
         self._created = self.options.created or created or int(time.time())

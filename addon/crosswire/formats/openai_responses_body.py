@@ -18,7 +18,7 @@ import orjson
 
 from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
-from .base import Warn
+from .base import Warn, derive_id
 from .body_common import RequestRejected, budget_effort, data_url, get, objects, parse_data_url
 from .openai_chat_body import read_error, write_error
 from .openai_responses import (
@@ -27,7 +27,6 @@ from .openai_responses import (
     SUMMARY_SEPARATOR,
     call_item_id,
     read_usage,
-    response_id,
     write_usage,
 )
 
@@ -486,7 +485,8 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
 def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message:
     status = get(body, "status", str, "") or "completed"
     if status == "failed":
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        raw_error = body.get("error")
+        error = raw_error if isinstance(raw_error, dict) else {}
         raise RequestRejected(f"the upstream response failed: {error.get('message') or error}", "status")
     if status not in ("completed", "incomplete"):
         raise RequestRejected(f"the upstream response is {status!r}, not finished", "status")
@@ -543,7 +543,7 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
 
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
     """The object the stream writer's ``response.completed`` carries for the same message."""
-    rid = response_id(msg.id or "crosswire")
+    rid = derive_id(msg.id, "resp_")
     stem = rid[len("resp_") :]
     reason = msg.stop_reason or "end_turn"
     in_band_refusal = any(b.kind == "refusal" for b in msg.content)
