@@ -276,7 +276,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     messages: list[dict[str, Any]] = [{"role": "system", "content": text} for text in req.system]
     for turn in req.messages:
         if turn.role == "assistant":
-            messages.append(_write_assistant(turn.content, options, warn))
+            messages.append(_assistant_message(turn.content, options, warn, separate_refusal=False))
         else:
             messages.extend(_write_user(turn.content, warn))
     out["messages"] = messages
@@ -376,14 +376,21 @@ def _write_part(block: Block) -> dict[str, Any]:
     return {"type": "text", "text": block.text}
 
 
-def _write_assistant(blocks: list[Block], options: Options, warn: Warn) -> dict[str, Any]:
+def _assistant_message(blocks: list[Block], options: Options, warn: Warn, separate_refusal: bool) -> dict[str, Any]:
+    """An assistant message's blocks as a chat ``message`` object (thinking by ``options.thinking``).
+
+    A refusal is its own field in an answer (``separate_refusal``); in history it is plain content.
+    """
     mode = options.thinking
     content: list[str] = []
     reasoning: list[str] = []
+    refusal: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in blocks:
-        if block.kind in ("text", "refusal"):
+        if block.kind == "text" or (block.kind == "refusal" and not separate_refusal):
             content.append(block.text)
+        elif block.kind == "refusal":
+            refusal.append(block.text)
         elif block.kind == "tool_use":
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
             calls.append({"id": block.id, "type": "function", "function": {"name": block.name, "arguments": arguments}})
@@ -393,15 +400,18 @@ def _write_assistant(blocks: list[Block], options: Options, warn: Warn) -> dict[
             elif mode == "reasoning_content":
                 reasoning.append(block.text)
             else:
-                warn("thinking in the conversation history dropped (thinking=drop)")
+                warn("thinking dropped (thinking=drop)")
         elif block.kind == "redacted_thinking":
             if mode == "xml":
                 content.append(thinking_xml.render_redacted(block.data))
             else:
-                warn(f"redacted_thinking in the conversation history dropped (thinking={mode})")
+                warn(f"redacted_thinking dropped (thinking={mode}; only xml carries it)")
         else:
             warn(f"{block.kind} in an assistant message has no openai equivalent: dropped")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(content) if content or not calls else None}
+    if separate_refusal:
+        message["content"] = "".join(content) if content else None
+        message["refusal"] = "".join(refusal) if refusal else None
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
     if calls:
@@ -444,40 +454,8 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
 
 
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
-    mode = options.thinking
-    content: list[str] = []
-    reasoning: list[str] = []
-    refusal: list[str] = []
-    calls: list[dict[str, Any]] = []
-    for block in msg.content:
-        if block.kind == "text":
-            content.append(block.text)
-        elif block.kind == "refusal":
-            refusal.append(block.text)
-        elif block.kind == "tool_use":
-            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
-            calls.append({"id": block.id, "type": "function", "function": {"name": block.name, "arguments": arguments}})
-        elif block.kind == "thinking":
-            if mode == "xml":
-                content.append(thinking_xml.render_thinking(block.text, block.signature))
-            elif mode == "reasoning_content":
-                reasoning.append(block.text)
-            else:
-                warn("thinking dropped (thinking=drop)")
-        elif block.kind == "redacted_thinking":
-            if mode == "xml":
-                content.append(thinking_xml.render_redacted(block.data))
-            else:
-                warn(f"redacted_thinking dropped (thinking={mode}; only xml carries it)")
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": "".join(content) if content else None,
-        "refusal": "".join(refusal) if refusal else None,
-    }
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if calls:
-        message["tool_calls"] = calls
+    message = _assistant_message(msg.content, options, warn, separate_refusal=True)
+    refusal = message["refusal"]
     reason = msg.stop_reason or "end_turn"
     # a refusal carried in `message.refusal` is already marked; OpenAI finishes it with "stop"
     finish = "stop" if reason == "refusal" and refusal else STOP_TO_FINISH.get(reason, "stop")
