@@ -381,6 +381,36 @@ def _frame(event: bytes, payload: bytes) -> bytes:
     return b"event: " + event + b"\ndata: " + payload + b"\n\n"
 
 
+def response_object(id: str, created: int, model: str, status: str, **fields: Any) -> dict[str, Any]:
+    """A ``response`` object with the fields every one carries; the request's own settings are not
+    known to a converter, so they hold the API's defaults."""
+    return {
+        "id": id,
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "temperature": None,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": None,
+        "truncation": "disabled",
+        "usage": None,
+        "user": None,
+        "metadata": {},
+        **fields,
+    }
+
+
 class OpenAIResponsesStreamWriter(base.StreamWriter):
     """Writes the Responses event sequence.
 
@@ -431,31 +461,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._delta_prefix = b'event: %s\ndata: {"type":"%s",%s,"delta":' % (type.encode(), type.encode(), fields)
 
     def _response(self, status: str, **fields: Any) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": "response",
-            "created_at": self._created,
-            "status": status,
-            "error": None,
-            "incomplete_details": None,
-            "instructions": None,
-            "max_output_tokens": None,
-            "model": self._model,
-            "output": [],
-            "parallel_tool_calls": True,
-            "previous_response_id": None,
-            "reasoning": {"effort": None, "summary": None},
-            "temperature": None,
-            "text": {"format": {"type": "text"}},
-            "tool_choice": "auto",
-            "tools": [],
-            "top_p": None,
-            "truncation": "disabled",
-            "usage": None,
-            "user": None,
-            "metadata": {},
-            **fields,
-        }
+        return response_object(self._id, self._created, self._model, status, **fields)
 
     def _output(self) -> list[orjson.Fragment]:
         return [orjson.Fragment(item) for item in self._items]

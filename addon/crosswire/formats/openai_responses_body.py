@@ -27,6 +27,7 @@ from .openai_responses import (
     SUMMARY_SEPARATOR,
     call_item_id,
     read_usage,
+    response_object,
     write_usage,
 )
 
@@ -603,27 +604,12 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
             )
     if message is not None:
         message["status"] = status  # the last item is the one the stop reason cut short
-    return {
-        "id": rid,
-        "object": "response",
-        "created_at": options.created or msg.created or int(time.time()),
-        "status": status,
-        "error": None,
-        "incomplete_details": {"reason": incomplete} if incomplete else None,
-        "instructions": None,
-        "max_output_tokens": None,
-        "model": options.model or msg.model,
-        "output": output,
-        "parallel_tool_calls": True,
-        "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None},
-        "temperature": None,
-        "text": {"format": {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
-        "top_p": None,
-        "truncation": "disabled",
-        "usage": write_usage(msg.usage),
-        "user": None,
-        "metadata": {},
-    }
+    return response_object(
+        rid,
+        options.created or msg.created or int(time.time()),
+        options.model or msg.model,
+        status,
+        incomplete_details={"reason": incomplete} if incomplete else None,
+        output=output,
+        usage=write_usage(msg.usage),
+    )
