@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import anthropic_text  # noqa: E402
+from bench_stream import anthropic_text
 
 WORDS = ["alpha", "beta", "gamma", "delta", "café", "naïve", "🌍", "\n", '"q"', "tab\t", "end."]
 MODEL = "claude-sonnet-4-5"

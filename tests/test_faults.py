@@ -15,7 +15,6 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -203,7 +202,7 @@ def test_garbage_bytes_anthropic_client(proxy: Mitmdump, ups: dict[str, Any]) ->
 
 
 def test_garbage_after_a_good_start(proxy: Mitmdump, ups: dict[str, Any]) -> None:
-    body = anthropic_stream(TEXTS, stop=False) + b"data: {\"type\": \"content_block_delta\", \xff\xff\n\n" + GARBAGE
+    body = anthropic_stream(TEXTS, stop=False) + b'data: {"type": "content_block_delta", \xff\xff\n\n' + GARBAGE
     ups["fault"].push(Reply(body, split_frames=True))
     with unaffected(proxy, ups):
         text, exc = chat_stream(oai(proxy), "garbage-later")

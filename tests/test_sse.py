@@ -368,6 +368,18 @@ def test_generated_stream_multiway_split(stream: bytes, cuts: list[int]) -> None
     assert decode(chunks, close=False) == decode([stream], close=False)
 
 
+def decode_pairs(chunks: Iterable[bytes]) -> list[tuple[str, str]]:
+    decoder = SSEDecoder()
+    return [pair for chunk in chunks for pair in decoder.feed_pairs(chunk)]
+
+
+@given(streams(), st.lists(st.integers(0, 10_000), max_size=12))
+def test_feed_pairs_gives_the_type_and_data_of_feed(stream: bytes, cuts: list[int]) -> None:
+    # The converters' hot path must see exactly the events ``feed`` dispatches, however split.
+    chunks = split_at(stream, [c % (len(stream) + 1) for c in cuts])
+    assert decode_pairs(chunks) == [(event, data) for event, data, _, _ in decode([stream], close=False)]
+
+
 @given(raw_lines(), st.booleans())
 def test_lf_cr_crlf_decode_alike(lines: list[bytes], unterminated: bool) -> None:
     variants = [

@@ -681,7 +681,7 @@ def test_truncated_upstream_is_an_error() -> None:
     log = EventLog()
     reader = openai_responses.StreamReader(log, lambda message: None)
     for sse in CrosswireDecoder().feed(FIXTURES["truncated"]):
-        reader.event(sse)
+        reader.event(sse.event, sse.data)
     reader.close()
     assert log.events[-1][0] == "error" and "response.completed" in log.events[-1][2]
     assert ("text", 0, "Hello") in log.events

@@ -147,7 +147,7 @@ def assemble(data: bytes, path: str = "") -> Assembled | None:
     try:
         for sse in (*decoder.feed(data), *decoder.close()):
             frames += 1
-            reader.event(sse)
+            reader.event(sse.event, sse.data)
     except SSEFrameTooLarge as exc:
         reader.fail("api_error", str(exc))
     reader.close()  # a stream cut short shows as an error, which is what a reader of the flow needs to know

@@ -52,8 +52,8 @@ class StreamConverter:
             return b""
         event = reader.event
         try:
-            for sse in self._decoder.feed(chunk):
-                event(sse)
+            for name, data in self._decoder.feed_pairs(chunk):
+                event(name, data)
         except SSEFrameTooLarge as exc:
             reader.fail("api_error", f"upstream stream rejected: {exc}")
         except Exception as exc:  # a bug must not break the client's connection
@@ -69,7 +69,7 @@ class StreamConverter:
         try:
             if not reader.done:
                 for sse in self._decoder.close():
-                    reader.event(sse)
+                    reader.event(sse.event, sse.data)
             reader.close()
         except SSEFrameTooLarge as exc:  # the decoder raises it here when the feed that found it returned frames
             reader.fail("api_error", f"upstream stream rejected: {exc}")

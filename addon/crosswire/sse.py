@@ -96,14 +96,15 @@ class SSEDecoder:
         self._pending_cr = False  # the previous chunk ended with CR
         self._failed = False  # a frame was too large
         self._prologue = True  # _start, _pending_cr or _failed: the next chunk needs _prepare
-        self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _feed_slow
+        self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _complete
         self._last_id = ""
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
         # and nothing held back, as providers flush them. It costs about half the general path.
         if self._slow or 13 in chunk:  # 13 is CR; testing an int is a plain memchr
-            return self._feed_slow(chunk)
+            text = self._complete(chunk)
+            return self._events(text) if text else []
         try:
             one = _one_frame(chunk.decode())  # strict decoding is faster; bad UTF-8 takes the slow path
         except UnicodeDecodeError:
@@ -111,14 +112,32 @@ class SSEDecoder:
         if one and len(chunk) <= self.max_frame:
             event, data = one.groups()
             return [ServerSentEvent(data, event or "message", self._last_id)]
-        return self._feed_slow(chunk)
+        text = self._complete(chunk)
+        return self._events(text) if text else []
 
-    def _feed_slow(self, chunk: bytes) -> list[ServerSentEvent]:
+    def feed_pairs(self, chunk: bytes) -> list[tuple[str, str]]:
+        """Like :meth:`feed`, but only ``(event type, data)`` of each event: all a converter reads,
+        without building an object per event (the converters' hot path)."""
+        if self._slow or 13 in chunk:
+            text = self._complete(chunk)
+            return self._pairs(text) if text else []
+        try:
+            one = _one_frame(chunk.decode())
+        except UnicodeDecodeError:
+            one = None
+        if one and len(chunk) <= self.max_frame:
+            event, data = one.groups()
+            return [(event or "message", data)]
+        text = self._complete(chunk)
+        return self._pairs(text) if text else []
+
+    def _complete(self, chunk: bytes) -> str:
+        """The complete frames ``chunk`` finishes, as text; the rest is held back."""
         if self._prologue or 13 in chunk:
             chunk = self._prepare(chunk)
         complete = self._cut(chunk)
         self._slow = self._prologue or bool(self._buf)
-        return self._events(complete.decode("utf-8", "replace")) if complete else []
+        return complete.decode("utf-8", "replace") if complete else ""
 
     def _events(self, text: str) -> list[ServerSentEvent]:
         """The events of ``text``, a run of complete frames."""
@@ -133,6 +152,18 @@ class SSEDecoder:
             elif not blank:
                 events.append(ServerSentEvent(data, event or "message", last_id))
         return events
+
+    def _pairs(self, text: str) -> list[tuple[str, str]]:
+        """``(event type, data)`` of the events of ``text``, a run of complete frames."""
+        pairs: list[tuple[str, str]] = []
+        for event, data, other, blank in _find_frames(text):
+            if other:
+                sse = self._parse(other)
+                if sse is not None:
+                    pairs.append((sse.event, sse.data))
+            elif not blank:
+                pairs.append((event or "message", data))
+        return pairs
 
     def close(self) -> list[ServerSentEvent]:
         """End of input: dispatch a last event that lacks its terminating blank line."""

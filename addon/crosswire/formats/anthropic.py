@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from orjson import JSONDecodeError
 
 from ..events import StreamSink, Usage
 from ..options import Options
-from ..sse import ServerSentEvent
 from . import base
 from .base import Warn, log
 
 NAME = "anthropic"
+
+_loads = orjson.loads
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
@@ -31,15 +33,33 @@ class AnthropicStreamReader(base.StreamReader):
         self._index: dict[object, int] = {}  # source block index -> canonical index (skipped blocks absent)
         self._blocks = 0
         self._open = -1  # canonical index of the open block, -1 when none
+        self._text = sink.text  # bound once: called once per token
 
-    def event(self, sse: ServerSentEvent) -> None:
+    def event(self, name: str, raw: str) -> None:
         if self.done:
             return
-        data = self.parse(sse)
-        if data is None:
+        try:
+            data = _loads(raw)
+        except JSONDecodeError:
+            data = None
+        if data.__class__ is not dict:
+            self.invalid_json(raw)
             return
-        kind = data.get("type") or sse.event
-        if kind == "content_block_delta":  # the hot path: one per token
+        # The hot path, one per token: a text delta of a known block, read by subscripts (cheaper
+        # than .get); anything unexpected falls through to the careful reading below.
+        try:
+            delta = data["delta"]
+            if delta["type"] == "text_delta" and data["type"] == "content_block_delta":
+                fast_text, fast_index = delta["text"], self._index[data["index"]]
+            else:
+                fast_text = None
+        except (KeyError, TypeError):
+            fast_text = None
+        if fast_text.__class__ is str:
+            self._text(fast_index, fast_text)
+            return
+        kind = data.get("type") or name
+        if kind == "content_block_delta":
             index = self._index.get(data.get("index"))
             delta = data.get("delta")
             if index is None or delta.__class__ is not dict:
@@ -47,7 +67,7 @@ class AnthropicStreamReader(base.StreamReader):
             dtype = delta.get("type")
             if dtype == "text_delta":
                 text = delta.get("text")
-                self.sink.text(index, text if text.__class__ is str else "")
+                self._text(index, text if text.__class__ is str else "")
             elif dtype == "input_json_delta":
                 self.sink.tool_input(index, _str(delta, "partial_json"))
             elif dtype == "thinking_delta":

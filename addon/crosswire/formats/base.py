@@ -10,7 +10,6 @@ import orjson
 
 from ..events import StreamSink
 from ..options import Options
-from ..sse import ServerSentEvent
 
 log = logging.getLogger("crosswire")
 
@@ -40,7 +39,8 @@ class StreamReader:
         self.warn = warn
         self.done = False  # ended or failed: later events are ignored
 
-    def event(self, sse: ServerSentEvent) -> None:
+    def event(self, name: str, data: str) -> None:
+        """One SSE event: its type (``message`` when the frame named none) and its data."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -57,19 +57,19 @@ class StreamReader:
             self.done = True
             self.sink.error(type, message)
 
-    def parse(self, sse: ServerSentEvent) -> dict[str, Any] | None:
+    def parse(self, data: str) -> dict[str, Any] | None:
         """The event's data as a JSON object; None (and the stream failed) when it is not one."""
         try:
-            data = orjson.loads(sse.data)
+            parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
-            data = None
-        if data.__class__ is dict:
-            return data  # type: ignore[no-any-return]
-        self.invalid_json(sse)
+            parsed = None
+        if parsed.__class__ is dict:
+            return parsed  # type: ignore[no-any-return]
+        self.invalid_json(data)
         return None
 
-    def invalid_json(self, sse: ServerSentEvent) -> None:
-        snippet = sse.data if len(sse.data) <= 200 else sse.data[:200] + "…"
+    def invalid_json(self, data: str) -> None:
+        snippet = data if len(data) <= 200 else data[:200] + "…"
         self.fail("api_error", f"upstream sent an event whose data is not valid JSON: {snippet!r}")
 
 

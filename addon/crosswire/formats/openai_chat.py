@@ -10,7 +10,6 @@ import orjson
 from .. import errors, thinking_xml
 from ..events import StreamSink, Usage
 from ..options import Options
-from ..sse import ServerSentEvent
 from . import base
 from .base import Warn, log
 
@@ -84,14 +83,13 @@ class OpenAIChatStreamReader(base.StreamReader):
         self._stop: str | None = None
         self._refused = False
 
-    def event(self, sse: ServerSentEvent) -> None:
+    def event(self, name: str, raw: str) -> None:
         if self.done:
             return
-        raw = sse.data
         if raw == "[DONE]" or raw.strip() == "[DONE]":
             self._finish()
             return
-        data = self.parse(sse)
+        data = self.parse(raw)
         if data is None:
             return
         if data.get("error"):

@@ -18,11 +18,12 @@ import orjson
 from .. import errors
 from ..events import StreamSink, Usage
 from ..options import Options
-from ..sse import ServerSentEvent
 from . import base
 from .base import Warn, log
 
 NAME = "openai-responses"
+
+_dumps = orjson.dumps
 
 # Marks a reasoning item that stands for an Anthropic redacted_thinking block: the opaque data
 # follows it. ":" is not a base64 character, so no real encrypted_content or signature starts so.
@@ -104,14 +105,31 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._closed_parts: set[tuple[int, int]] = set()
         self._calls = False
         self._refused = False
+        self._text = sink.text  # bound once: called once per token
 
-    def event(self, sse: ServerSentEvent) -> None:
+    def event(self, name: str, raw: str) -> None:
         if self.done:
             return
-        data = self.parse(sse)
+        data = self.parse(raw)
         if data is None:
             return
-        kind = data.get("type") or sse.event
+        # The hot path, one per token: a text delta of the open content part, read by subscripts
+        # (cheaper than .get); anything unexpected falls through to the careful reading below.
+        try:
+            if data["type"] == "response.output_text.delta" and self._open_key == (
+                data["output_index"],
+                data["content_index"],
+            ):
+                fast_text = data["delta"]
+            else:
+                fast_text = None
+        except (KeyError, TypeError):
+            fast_text = None
+        if fast_text.__class__ is str:
+            self._text(self._open, fast_text)
+            self._emitted = True
+            return
+        kind = data.get("type") or name
         if kind == "response.output_text.delta":
             self.sink.text(self._part_block(data, "text"), str(data.get("delta", "")))
             self._emitted = True
@@ -454,7 +472,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self.out.append(_frame(type.encode(), payload))
 
     def _delta(self, value: str) -> None:
-        self.out.append(self._delta_prefix + orjson.dumps(value) + b',"sequence_number":%d}\n\n' % self._seq)
+        self.out.append(b'%s%s,"sequence_number":%d}\n\n' % (self._delta_prefix, _dumps(value), self._seq))
         self._seq += 1
 
     def _set_delta(self, type: str, fields: bytes) -> None:
@@ -551,9 +569,12 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         return {"item_id": self._msg_id, "output_index": self._position, "content_index": self._content_index}
 
     def text(self, index: int, text: str) -> None:
-        if self._kind in ("text", "refusal") and index == self._index and text:
+        if text:  # readers send text only for the open text or refusal block
             self._buf.append(text)
-            self._delta(text)
+            # _delta, inlined: this is the one call per token
+            seq = self._seq
+            self._seq = seq + 1
+            self.out.append(b'%s%s,"sequence_number":%d}\n\n' % (self._delta_prefix, _dumps(text), seq))
 
     def tool_input(self, index: int, fragment: str) -> None:
         if self._kind == "tool_use" and index == self._index and fragment:
