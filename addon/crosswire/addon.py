@@ -39,6 +39,10 @@ def _redacted(name: str) -> str:
     return f"[redacted by crosswire: {name}]"
 
 
+def _same(data: bytes) -> bytes:
+    return data
+
+
 class _Decoder:
     """Undoes a Content-Encoding chunk by chunk (gzip, deflate, br, zstd; identity passes)."""
 
@@ -46,7 +50,7 @@ class _Decoder:
         self.encoding = encoding = encoding.strip().lower()
         self._feed: Callable[[bytes], bytes]
         if encoding in ("", "identity"):
-            self._feed = bytes
+            self._feed = _same
         elif encoding in ("gzip", "x-gzip"):
             self._feed = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
         elif encoding == "deflate":
