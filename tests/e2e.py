@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from conftest import ROOT
@@ -98,3 +99,14 @@ def route_args(*routes: str, extra: Sequence[str] = ()) -> list[str]:
     for r in routes:
         out += ["--set", f"crosswire_route={r}"]
     return out + list(extra)
+
+
+@contextlib.contextmanager
+def proxy_with_routes(confdir: Path, *routes: str) -> Iterator[Mitmdump]:
+    """A regular-mode mitmdump with crosswire and ``routes``; on exit its log must hold no upstream key."""
+    m = Mitmdump(confdir, *route_args(*routes))
+    try:
+        yield m
+    finally:
+        out = m.stop()
+    assert ANTHROPIC_KEY not in out and OPENAI_KEY not in out, "an upstream key reached the log"

@@ -24,7 +24,15 @@ from canned import (
     openai_error,
 )
 from crosswire.fakeupstream import FakeUpstream, Reply
-from e2e import ANTHROPIC_KEY, CLIENT_ANTHROPIC_KEY, CLIENT_OPENAI_KEY, OPENAI_KEY, Mitmdump, route_args
+from e2e import (
+    ANTHROPIC_KEY,
+    CLIENT_ANTHROPIC_KEY,
+    CLIENT_OPENAI_KEY,
+    OPENAI_KEY,
+    Mitmdump,
+    proxy_with_routes,
+    route_args,
+)
 
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx
@@ -52,16 +60,12 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="module")
 def proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mitmdump]:
-    m = Mitmdump(
+    with proxy_with_routes(
         tmp_path_factory.mktemp("mitm"),
-        *route_args(
-            f"{FAKE_HOST}/v1/chat/completions -> {upstream.url('/v1/messages')}",
-            f"{FAKE_HOST}/v1/messages -> {upstream.url('/v1/chat/completions')}",
-        ),
-    )
-    yield m
-    out = m.stop()
-    assert ANTHROPIC_KEY not in out and OPENAI_KEY not in out, "an upstream key reached the log"
+        f"{FAKE_HOST}/v1/chat/completions -> {upstream.url('/v1/messages')}",
+        f"{FAKE_HOST}/v1/messages -> {upstream.url('/v1/chat/completions')}",
+    ) as m:
+        yield m
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import pytest
 from bodies_judge import check_anthropic_request, check_openai_request
 from canned import anthropic_message, anthropic_stream, openai_chat_completion, openai_chat_stream
 from crosswire.fakeupstream import FakeUpstream, Reply
-from e2e import ANTHROPIC_KEY, CLIENT_OPENAI_KEY, OPENAI_KEY, Mitmdump, route_args
+from e2e import CLIENT_OPENAI_KEY, Mitmdump, proxy_with_routes
 
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx
@@ -46,16 +46,12 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="module")
 def proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mitmdump]:
-    m = Mitmdump(
+    with proxy_with_routes(
         tmp_path_factory.mktemp("mitm"),
-        *route_args(
-            f"{TO_ANTHROPIC}/v1/responses -> {upstream.url('/v1/messages')}",
-            f"{TO_CHAT}/v1/responses -> {upstream.url('/v1/chat/completions')}",
-        ),
-    )
-    yield m
-    out = m.stop()
-    assert ANTHROPIC_KEY not in out and OPENAI_KEY not in out, "an upstream key reached the log"
+        f"{TO_ANTHROPIC}/v1/responses -> {upstream.url('/v1/messages')}",
+        f"{TO_CHAT}/v1/responses -> {upstream.url('/v1/chat/completions')}",
+    ) as m:
+        yield m
 
 
 @pytest.fixture(autouse=True)
