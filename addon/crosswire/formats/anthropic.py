@@ -166,13 +166,8 @@ class AnthropicStreamWriter(base.StreamWriter):
         super().__init__(options)
         self._usage: Usage = {}
         self._stop: tuple[str, str | None] | None = None
-        self._started = False
         self._text_index = -1
         self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
-
-    def _ensure_started(self) -> None:
-        if not self._started:
-            self.message_start("", "", {})
 
     def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
         if self._started:

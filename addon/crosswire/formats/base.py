@@ -81,6 +81,12 @@ class StreamWriter(StreamSink):
         self.out: list[bytes] = []
         self.finished = False  # an end or an error was written: nothing more is
         self.errored = False
+        self._started = False  # message_start written
+
+    def _ensure_started(self) -> None:
+        """Events before any message_start (a reader that never saw one) still get a valid start."""
+        if not self._started:
+            self.message_start("", "", {})
 
     def error(self, type: str, message: str) -> None:
         if not self.finished:

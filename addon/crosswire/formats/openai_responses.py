@@ -440,7 +440,6 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._seq = 0
-        self._started = False
         self._id = ""
         self._base = ""  # the response id without its prefix: the stem of the item ids
         self._model = ""
@@ -483,10 +482,6 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
     def _output(self) -> list[orjson.Fragment]:
         return [orjson.Fragment(item) for item in self._items]
-
-    def _ensure_started(self) -> None:
-        if not self._started:
-            self.message_start("", "", {})
 
     def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
         if self._started:
