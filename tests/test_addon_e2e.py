@@ -254,7 +254,7 @@ def test_compressed_upstream_streams_convert(proxy: Mitmdump, upstream: FakeUpst
 
 
 def test_first_delta_arrives_before_the_upstream_sends_its_last_frame(proxy: Mitmdump, upstream: FakeUpstream) -> None:
-    upstream.push(Reply(anthropic_stream(["first", "a", "b", "c"]), split_frames=True, delay=0.2))
+    upstream.push(Reply(anthropic_stream(["first", "a", "b", "c"]), split_frames=True, delay=0.3))
     first_delta_at = None
     for chunk in oai(proxy).chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
@@ -262,7 +262,7 @@ def test_first_delta_arrives_before_the_upstream_sends_its_last_frame(proxy: Mit
         if first_delta_at is None and chunk.choices and chunk.choices[0].delta.content:
             first_delta_at = time.monotonic()
     (last_sent,) = upstream.sent_last_piece_at
-    # Six pauses of 0.2 s follow the first delta upstream; a buffering proxy would deliver it after all of them.
+    # Six pauses of 0.3 s follow the first delta upstream; a buffering proxy would deliver it after all of them.
     assert first_delta_at is not None and first_delta_at < last_sent
 
 
