@@ -22,6 +22,7 @@ import openai
 import orjson
 import pytest
 from canned import anthropic_stream, openai_chat_stream
+from crosswire.convert import INVALID_UTF8
 from crosswire.fakeupstream import SSE, FakeUpstream, Reply, compress
 from e2e import CLIENT_ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump, route_args
 from h2upstream import H2Reply, H2Upstream
@@ -370,6 +371,8 @@ def test_recording_kept_what_every_upstream_sent(proxy: Mitmdump, ups: dict[str,
     for model, (sent, how) in EXPECT.items():
         assert model in flows, f"{model}: no flow recorded"
         md = flows[model].metadata["crosswire"]
+        if model == "invalid-utf8":  # read as U+FFFD, and said so
+            assert INVALID_UTF8 in md["warnings"], md["warnings"]
         up = md["upstream_response"]
         assert up is not None, f"{model}: no upstream response recorded"
         recorded: bytes = up["body"]

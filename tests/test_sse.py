@@ -512,3 +512,14 @@ def test_corpus_reencodes_to_the_same_events(path: Path) -> None:
 def decode_events(data: bytes) -> list[ServerSentEvent]:
     decoder = SSEDecoder()
     return [*decoder.feed(data), *decoder.close()]
+
+
+def test_invalid_utf8_is_replaced_and_reported() -> None:
+    clean = SSEDecoder()
+    assert as_tuples(clean.feed("data: caf\u00e9\n\n".encode())) == [ev("caf\u00e9")]
+    assert not clean.invalid_utf8
+    for chunks in ([b"data: a\xffb\n\n"], [b"data: a\xff", b"b\n\n"], [b"data: a\xffb"]):  # fast, slow, close paths
+        decoder = SSEDecoder()
+        events = [e for c in chunks for e in decoder.feed(c)] + decoder.close()
+        assert as_tuples(events) == [ev("a\ufffdb")], chunks
+        assert decoder.invalid_utf8, chunks

@@ -10,6 +10,8 @@ from .sse import DEFAULT_MAX_FRAME, SSEDecoder, SSEFrameTooLarge
 
 log = logging.getLogger("crosswire")
 
+INVALID_UTF8 = "upstream stream had bytes that are not UTF-8: they were read as U+FFFD"
+
 
 class StreamConverter:
     """Converts an SSE stream incrementally: ``feed(bytes) -> bytes``, then ``close() -> bytes``.
@@ -59,6 +61,8 @@ class StreamConverter:
         except Exception as exc:  # a bug must not break the client's connection
             log.exception("crosswire: internal error converting %s -> %s", self.source, self.target)
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
+        if self._decoder.invalid_utf8:
+            self._warn(INVALID_UTF8)
         return self._drain()
 
     def close(self) -> bytes:
@@ -76,6 +80,8 @@ class StreamConverter:
         except Exception as exc:
             log.exception("crosswire: internal error closing %s -> %s", self.source, self.target)
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
+        if self._decoder.invalid_utf8:
+            self._warn(INVALID_UTF8)
         return self._drain()
 
     def _drain(self) -> bytes:

@@ -84,6 +84,7 @@ class SSEDecoder:
         "_scan_from",
         "_slow",
         "_start",
+        "invalid_utf8",
         "max_frame",
     )
 
@@ -98,6 +99,7 @@ class SSEDecoder:
         self._prologue = True  # _start, _pending_cr or _failed: the next chunk needs _prepare
         self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _complete
         self._last_id = ""
+        self.invalid_utf8 = False  # some bytes were not UTF-8 and became U+FFFD, as the spec says
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
@@ -137,7 +139,14 @@ class SSEDecoder:
             chunk = self._prepare(chunk)
         complete = self._cut(chunk)
         self._slow = self._prologue or bool(self._buf)
-        return complete.decode("utf-8", "replace") if complete else ""
+        return self._decode(complete) if complete else ""
+
+    def _decode(self, raw: bytes | bytearray) -> str:
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            self.invalid_utf8 = True
+            return raw.decode("utf-8", "replace")
 
     def _events(self, text: str) -> list[ServerSentEvent]:
         """The events of ``text``, a run of complete frames."""
@@ -169,7 +178,7 @@ class SSEDecoder:
         """End of input: dispatch a last event that lacks its terminating blank line."""
         if self._failed:
             raise SSEFrameTooLarge(self.max_frame)
-        frame = self._buf.decode("utf-8", "replace")
+        frame = self._decode(self._buf)
         self._buf.clear()
         self._scan_from = 0
         self._bom_part = b""
