@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -350,6 +351,7 @@ def test_corrupt_compressed_stream(proxy: Mitmdump, ups: dict[str, Any]) -> None
     assert ANSWER.startswith(text) and text != ANSWER
     assert error_frame(exc), repr(exc)
     assert "decode" in str(exc)
+    expect_recorded("corrupt-gzip", corrupt, "undecodable")
 
 
 # --- the recording ----------------------------------------------------------------------------
@@ -378,6 +380,11 @@ def test_recording_kept_what_every_upstream_sent(proxy: Mitmdump, ups: dict[str,
         recorded: bytes = up["body"]
         if len(sent) > RECORD_LIMIT:
             assert up["truncated"] and recorded == sent[:RECORD_LIMIT], f"{model}: not the first {RECORD_LIMIT} bytes"
+        elif how == "undecodable":  # decoded up to the failing chunk, then kept as it came
+            undecoded: bytes = up["undecoded"]
+            assert undecoded and sent.endswith(undecoded), f"{model}: {len(undecoded)} raw bytes kept"
+            head = sent[: len(sent) - len(undecoded)]
+            assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head) == recorded, model
         elif how == "all":
             assert not up["truncated"] and recorded == sent, f"{model}: {len(recorded)} of {len(sent)} bytes recorded"
         else:

@@ -124,6 +124,7 @@ class StreamAdapter:
         self.client_format = client_format
         self.options = options
         self.upstream = _Tape(record_limit)  # decoded, as the converter read it (raw for identity)
+        self.undecoded = _Tape(record_limit)  # raw, from the first chunk that could not be decoded on
         self.client = _Tape(record_limit)
         self.ended = False
         self.failed: str | None = None
@@ -156,15 +157,19 @@ class StreamAdapter:
     def _convert(self, data: bytes) -> bytes:
         conv = self.converter
         assert conv is not None
+        if self.undecoded.buf:  # past a decoding failure: the rest is kept as it came, for the recording
+            self.undecoded.add(data)
         if self.failed is not None:  # the end, after a failure that already sent its error frame
             return b""
         if self._decoder is None:
+            self.undecoded.add(data)
             return self._fail(f"upstream stream could not be decoded: {self._decoder_error}")
         if not data:
             return conv.close()
         try:
             plain = self._decoder.feed(data)
         except Exception as exc:
+            self.undecoded.add(data)
             return self._fail(f"upstream stream could not be decoded ({self._decoder.encoding}): {exc}")
         self.upstream.add(plain)
         return conv.feed(plain)
@@ -512,6 +517,8 @@ class Crosswire:
             "body": body,
             "content_encoding": headers.get("content-encoding", ""),
             "truncated": truncated,
+            # still content-encoded: what arrived from the first chunk that could not be decoded on
+            "undecoded": bytes(live.adapter.undecoded.buf) if live.adapter else b"",
         }
 
     def _finish(self, flow: http.HTTPFlow, live: _Live, upstream: dict[str, Any] | None, streamed: bool) -> None:
