@@ -109,3 +109,20 @@ def readable_text(body: bytes) -> str:
         text = unescape(_TAG.sub(" ", text))
     text = " ".join(text.split())
     return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT] + "…"
+
+
+DEFAULT_SCHEMA_NAME = "response"
+
+
+def json_schema_spec(response_format: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI json_schema spec (``name``, ``description``, ``schema``, ``strict``) from the
+    canonical response format; both OpenAI formats carry the same fields, nested differently."""
+    spec: dict[str, Any] = {"name": response_format.get("name") or DEFAULT_SCHEMA_NAME}
+    if response_format.get("description") is not None:
+        spec["description"] = response_format["description"]
+    spec["schema"] = response_format["schema"]
+    if "name" not in response_format:  # from anthropic, whose structured outputs are always strict
+        spec["strict"] = True
+    elif response_format.get("strict") is not None:
+        spec["strict"] = response_format["strict"]
+    return spec

@@ -22,6 +22,7 @@ from .body_common import (
     budget_effort,
     data_url,
     get,
+    json_schema_spec,
     objects,
     parse_data_url,
     strings,
@@ -31,7 +32,6 @@ from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
 NAME = "openai-chat"
 
 MAX_STOP = 4  # the API accepts at most four stop sequences
-DEFAULT_SCHEMA_NAME = "response"
 
 _REQUEST_FIELDS = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "stream",
@@ -313,15 +313,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     if rf and rf["type"] == "json_object":
         out["response_format"] = {"type": "json_object"}
     elif rf:
-        spec: dict[str, Any] = {"name": rf.get("name") or DEFAULT_SCHEMA_NAME}
-        if rf.get("description") is not None:
-            spec["description"] = rf["description"]
-        spec["schema"] = rf["schema"]
-        if "name" not in rf:  # from anthropic, whose structured outputs are always strict
-            spec["strict"] = True
-        elif rf.get("strict") is not None:
-            spec["strict"] = rf["strict"]
-        out["response_format"] = {"type": "json_schema", "json_schema": spec}
+        out["response_format"] = {"type": "json_schema", "json_schema": json_schema_spec(rf)}
     if req.user is not None:
         out["user"] = req.user
     return out

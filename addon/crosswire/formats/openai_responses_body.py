@@ -19,7 +19,7 @@ import orjson
 from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
 from .base import Warn, derive_id
-from .body_common import RequestRejected, budget_effort, data_url, get, objects, parse_data_url
+from .body_common import RequestRejected, budget_effort, data_url, get, json_schema_spec, objects, parse_data_url
 from .openai_chat_body import read_error, write_error
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
@@ -36,7 +36,6 @@ __all__ = ["read_error", "read_request", "read_response", "write_error", "write_
 NAME = "openai-responses"
 
 MIN_OUTPUT_TOKENS = 16  # the API rejects a smaller max_output_tokens
-DEFAULT_SCHEMA_NAME = "response"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 # Read into the canonical request (or handled below); any other field is native.
@@ -146,16 +145,7 @@ def _read_input(items: list[dict[str, Any]], req: Request, warn: Warn) -> None:
         if kind == "message":
             _read_message(raw, path, req, warn)
         elif kind == "function_call":
-            arguments = get(raw, "arguments", str, path, required=True)
-            call = Block(
-                "tool_use",
-                id=get(raw, "call_id", str, path, required=True),
-                name=get(raw, "name", str, path, required=True),
-                input=parse_tool_input(arguments),
-            )
-            if not isinstance(call.input, dict):
-                warn(f"{path}.arguments is not a JSON object: passed through as a string")
-            _turn(req, "assistant").content.append(call)
+            _turn(req, "assistant").content.append(_read_call(raw, path, warn, arguments_required=True))
         elif kind == "function_call_output":
             result = Block("tool_result", id=get(raw, "call_id", str, path, required=True))
             output = get(raw, "output", (str, list), path, required=True)
@@ -358,15 +348,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     if rf and rf["type"] == "json_object":
         out["text"] = {"format": {"type": "json_object"}}
     elif rf:
-        fmt: dict[str, Any] = {"type": "json_schema", "name": rf.get("name") or DEFAULT_SCHEMA_NAME}
-        if rf.get("description") is not None:
-            fmt["description"] = rf["description"]
-        fmt["schema"] = rf["schema"]
-        if "name" not in rf:  # from anthropic, whose structured outputs are always strict
-            fmt["strict"] = True
-        elif rf.get("strict") is not None:
-            fmt["strict"] = rf["strict"]
-        out["text"] = {"format": fmt}
+        out["text"] = {"format": {"type": "json_schema", **json_schema_spec(rf)}}
     if req.user is not None:
         out["user"] = req.user
     # crosswire is stateless: nothing is stored, and reasoning comes back encrypted (the signature)
@@ -480,6 +462,20 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
     flush()
 
 
+def _read_call(item: dict[str, Any], path: str, warn: Warn, arguments_required: bool) -> Block:
+    """A ``function_call`` item: its ``call_id`` (never the fc_ item id) is the tool id."""
+    arguments = get(item, "arguments", str, path, required=arguments_required) or ""
+    call = Block(
+        "tool_use",
+        id=get(item, "call_id", str, path, required=True),
+        name=get(item, "name", str, path, required=True),
+        input=parse_tool_input(arguments),
+    )
+    if not isinstance(call.input, dict):
+        warn(f"{path}.arguments is not a JSON object: passed through as a string")
+    return call
+
+
 # --- responses ---------------------------------------------------------------------------------
 
 
@@ -517,16 +513,7 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
                     warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
         elif kind == "function_call":
             calls = True
-            arguments = get(item, "arguments", str, path) or ""
-            call = Block(
-                "tool_use",
-                id=get(item, "call_id", str, path, required=True),
-                name=get(item, "name", str, path, required=True),
-                input=parse_tool_input(arguments),
-            )
-            if not isinstance(call.input, dict):
-                warn(f"{path}.arguments is not a JSON object: passed through as a string")
-            msg.content.append(call)
+            msg.content.append(_read_call(item, path, warn, arguments_required=False))
         elif kind == "reasoning":
             block = _reasoning(item, path)
             block.id = ""  # an item name of this response, not a part of the answer
