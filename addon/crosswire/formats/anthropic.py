@@ -25,8 +25,6 @@ def read_usage(raw: Any) -> Usage:
     return {k: v for k in USAGE_KEYS if isinstance(v := raw.get(k), int)}
 
 
-
-
 class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)

@@ -28,6 +28,7 @@ def derive_id(source_id: str, prefix: str) -> str:
             return prefix + source_id[len(other) :]
     return prefix + source_id
 
+
 Warn = Callable[[str], None]
 
 

@@ -8,6 +8,8 @@ import re
 from html import unescape
 from typing import Any
 
+from ..events import Tool
+
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -126,3 +128,14 @@ def json_schema_spec(response_format: dict[str, Any]) -> dict[str, Any]:
     elif response_format.get("strict") is not None:
         spec["strict"] = response_format["strict"]
     return spec
+
+
+def read_function_tool(spec: dict[str, Any], path: str) -> Tool:
+    """A function tool's ``name``, ``description``, ``parameters`` and ``strict``: the fields both
+    OpenAI formats use (chat nests them under ``function``, Responses keeps them flat)."""
+    return Tool(
+        name=get(spec, "name", str, path, required=True),
+        description=get(spec, "description", str, path),
+        parameters=get(spec, "parameters", dict, path) or {},
+        strict=get(spec, "strict", bool, path),
+    )

@@ -65,8 +65,6 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     return out
 
 
-
-
 def error_object(type: str, message: str) -> dict[str, Any]:
     openai_type, code = errors.to_openai(type)
     return {"message": message, "type": openai_type, "param": None, "code": code}

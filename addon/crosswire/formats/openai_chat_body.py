@@ -25,6 +25,7 @@ from .body_common import (
     json_schema_spec,
     objects,
     parse_data_url,
+    read_function_tool,
     strings,
 )
 from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
@@ -221,15 +222,7 @@ def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
             warn(f"openai-chat {raw.get('type')!r} tool has no anthropic equivalent: dropped")
             continue
         function = get(raw, "function", dict, path, required=True)
-        fpath = f"{path}.function"
-        req.tools.append(
-            Tool(
-                name=get(function, "name", str, fpath, required=True),
-                description=get(function, "description", str, fpath),
-                parameters=get(function, "parameters", dict, fpath) or {},
-                strict=get(function, "strict", bool, fpath),
-            )
-        )
+        req.tools.append(read_function_tool(function, f"{path}.function"))
     choice = body.get("tool_choice", body.get("function_call"))
     if choice is None:
         pass

@@ -72,8 +72,6 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     }
 
 
-
-
 def call_item_id(call_id: str) -> str:
     """The ``fc_`` item id of a function call, derived from (and never equal to) its call id."""
     for prefix in ("call_", "toolu_"):

@@ -19,7 +19,16 @@ import orjson
 from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
 from .base import Warn, derive_id
-from .body_common import RequestRejected, budget_effort, data_url, get, json_schema_spec, objects, parse_data_url
+from .body_common import (
+    RequestRejected,
+    budget_effort,
+    data_url,
+    get,
+    json_schema_spec,
+    objects,
+    parse_data_url,
+    read_function_tool,
+)
 from .openai_chat_body import read_error, write_error
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
@@ -237,14 +246,7 @@ def _read_tools(body: dict[str, Any], req: Request) -> None:
         path = f"tools[{i}]"
         kind = get(raw, "type", str, path, required=True)
         if kind == "function":
-            req.tools.append(
-                Tool(
-                    name=get(raw, "name", str, path, required=True),
-                    description=get(raw, "description", str, path),
-                    parameters=get(raw, "parameters", dict, path) or {},
-                    strict=get(raw, "strict", bool, path),
-                )
-            )
+            req.tools.append(read_function_tool(raw, path))
             continue
         req.native.setdefault("tools", []).append(raw)
         name = raw.get("name") or raw.get("server_label")
