@@ -34,6 +34,8 @@ from e2e import (
     route_args,
 )
 
+pytestmark = pytest.mark.e2e
+
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx
 except ImportError:

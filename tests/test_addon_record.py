@@ -23,6 +23,8 @@ from e2e import (
 )
 from mitmproxy import http, io
 
+pytestmark = pytest.mark.e2e
+
 try:
     import httpx2 as httpx
 except ImportError:

@@ -19,6 +19,8 @@ from canned import anthropic_message, anthropic_stream, openai_chat_completion, 
 from crosswire.fakeupstream import FakeUpstream, Reply
 from e2e import CLIENT_OPENAI_KEY, Mitmdump, proxy_with_routes
 
+pytestmark = pytest.mark.e2e
+
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx
 except ImportError:

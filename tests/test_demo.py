@@ -18,7 +18,10 @@ from mitmproxy import io
 CROSSWIRE = Path(sys.executable).parent / "crosswire"
 PROC = Path("/proc")
 
-pytestmark = pytest.mark.skipif(not PROC.is_dir(), reason="finding leftover processes reads /proc (Linux)")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not PROC.is_dir(), reason="finding leftover processes reads /proc (Linux)"),
+]
 
 
 def _marked(marker: str) -> list[int]:

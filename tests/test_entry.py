@@ -10,6 +10,8 @@ import crosswire
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 ENTRY = ROOT / "addon" / "crosswire" / "mitm.py"
 NO_ROUTE_LINE = "crosswire: no route configured"
@@ -48,8 +50,7 @@ def test_entry_script_loads_from_clone_and_logs_one_line(tmp_path: Path) -> None
 
 def test_entry_script_loads_from_installed_copy(tmp_path: Path) -> None:
     target = tmp_path / "site"
-    install = run(sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                  "--target", target, ROOT)
+    install = run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, ROOT)
     if install.returncode != 0:
         pytest.fail(f"pip could not build an installed copy: {install.stderr[-2000:]}")
     installed_entry = target / "crosswire" / "mitm.py"

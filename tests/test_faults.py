@@ -29,6 +29,8 @@ from e2e import CLIENT_ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump, route_args
 from h2upstream import H2Reply, H2Upstream
 from mitmproxy import io
 
+pytestmark = pytest.mark.e2e
+
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx
 except ImportError:
