@@ -25,6 +25,7 @@ from crosswire.convert import StreamConverter
 from crosswire.events import EventLog
 from crosswire.formats import openai_responses
 from crosswire.sse import SSEDecoder as CrosswireDecoder
+from grammar import CheckedSink
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai._streaming import SSEDecoder
@@ -679,7 +680,7 @@ def test_error_makes_the_sdk_raise_and_fails_the_response() -> None:
 
 def test_truncated_upstream_is_an_error() -> None:
     log = EventLog()
-    reader = openai_responses.OpenAIResponsesStreamReader(log, lambda message: None)
+    reader = openai_responses.OpenAIResponsesStreamReader(CheckedSink(log), lambda message: None)
     for sse in CrosswireDecoder().feed(FIXTURES["truncated"]):
         reader.event(sse.event, sse.data)
     reader.close()
