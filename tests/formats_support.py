@@ -1,0 +1,975 @@
+"""Per-format test adapters: how the behaviour suite builds canned streams and bodies of each
+registered format, and which official SDK judges it.
+
+The behaviour suite (chunking invariance, round trips, SDK-judged fixtures and corpus, request
+validity, error mapping, the mitmdump end-to-end) is parametrised by ``crosswire.formats.FORMATS``
+and looks each format up in :data:`ADAPTERS`: adding a format to the suite is one entry here
+(``test_every_registered_format_has_an_adapter`` fails until it exists).
+
+Everything in an adapter is written from the format's documentation and judged by its own SDK,
+never produced by crosswire: the views are what the SDK's own accumulators and parsers make of a
+body, the renderers write the documented wire shapes by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import jiter
+import openai
+from bodies_judge import (
+    anthropic_client,
+    check_anthropic_request,
+    check_openai_request,
+    check_responses_request,
+    openai_client,
+)
+from conftest import wire_files
+
+FIXTURES_DIR = Path(__file__).parent / "fixtures"
+CREATED = 1_700_000_000
+REDACTED = "crosswire.redacted_thinking:"  # the documented marker (docs/responses.md)
+
+
+# ================================================================ the neutral shapes
+
+
+@dataclass
+class View:
+    """What a client ends up with, in a format-neutral shape."""
+
+    parts: list[tuple[str, str]] = field(default_factory=list)  # ("text" | "refusal", text), empty ones left out
+    thinking: list[tuple[str, str]] = field(default_factory=list)  # (text, signature)
+    redacted: list[str] = field(default_factory=list)
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)  # (call id, name, parsed arguments)
+    stop: str | None = None  # canonical vocabulary
+    usage: dict[str, int] = field(default_factory=dict)  # input (all of it), cached, output, reasoning
+    error: str | None = None  # the error message the client saw
+
+
+@dataclass
+class Answer:
+    """An assistant answer to render in any format: text and tool-call parts in order, usage, stop.
+
+    parts: ("text", [fragments]) or ("tool", call id, name, [argument fragments]).
+    usage: input (not cached), cache (read), output.
+    stop: the canonical stop reason.
+    """
+
+    id: str
+    parts: list[tuple[Any, ...]]
+    usage: dict[str, int]
+    stop: str
+
+
+@dataclass
+class Conversation:
+    """A conversation to write as a request of any format.
+
+    turns: ("user", [("text", s) | ("image", url)]), ("assistant", text, [(call id, name, args)]) and,
+    right after an assistant turn with calls, ("results", [(call id, text)], extra user text).
+    """
+
+    system: list[str]
+    turns: list[tuple[Any, ...]]
+    tools: bool = True
+    stream: bool = False
+    max_tokens: int = 1000
+
+
+# What a view says when its SDK could not decode the stream (an event whose data is not JSON).
+UNDECODABLE = "the stream has an event whose data is not JSON"
+
+TOOL_NAME = "get_weather"
+TOOL_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+# ================================================================ SDK judges: what a client sees
+
+
+def _http(sdk: Any) -> Any:
+    """The httpx flavour an SDK release is built on (anthropic 2.x moved to httpx2)."""
+    base = importlib.import_module(sdk.__name__ + "._base_client")
+    return getattr(base, "httpx2", None) or httpx
+
+
+def _client(sdk: Any, cls: type, body: bytes, base_url: str) -> Any:
+    mod = _http(sdk)
+    sse = {"content-type": "text/event-stream"}
+    transport = mod.MockTransport(lambda request: mod.Response(200, headers=sse, content=body))
+    return cls(api_key="test", base_url=base_url, http_client=mod.Client(transport=transport), max_retries=0)
+
+
+def _args(raw: str) -> Any:
+    try:
+        return json.loads(raw or "{}")
+    except json.JSONDecodeError:  # cut short (max tokens): compare as the anthropic SDK parses it
+        return jiter.from_json(raw.encode(), partial_mode=True)
+
+
+# --- openai-responses
+
+
+def responses_view(body: bytes) -> View:
+    """The openai SDK's Responses accumulator over ``body``."""
+    client = _client(openai, openai.OpenAI, body, "http://127.0.0.1:9/v1")
+    view = View()
+    response = None
+    # The API re-encrypts reasoning for each event; its docs say to keep the output_item.done one.
+    encrypted: dict[str, str] = {}
+    try:
+        with client.responses.stream(model="m", input="hi") as stream:
+            for event in stream:
+                if event.type == "response.output_item.done" and event.item.type == "reasoning":
+                    encrypted[event.item.id] = event.item.encrypted_content or ""
+                elif event.type in ("response.completed", "response.incomplete"):
+                    response = event.response
+                elif event.type == "error":  # the documented shape: the SDK yields it, does not raise
+                    view.error = event.message
+                elif event.type == "response.failed" and view.error is None:
+                    view.error = event.response.error.message
+    except openai.APIError as exc:
+        view.error = exc.message
+        return view
+    except json.JSONDecodeError:
+        return View(error=UNDECODABLE)
+    if response is None:
+        return view
+    return _response_view(response, encrypted, view)
+
+
+def _response_view(response: Any, encrypted: dict[str, str] | None = None, view: View | None = None) -> View:
+    view = view or View()
+    for item in response.output:
+        if item.type == "message":
+            for part in item.content:
+                text = part.text if part.type == "output_text" else part.refusal
+                if text:
+                    view.parts.append(("text" if part.type == "output_text" else "refusal", text))
+        elif item.type == "function_call":
+            view.calls.append((item.call_id, item.name, _args(item.arguments)))
+        elif item.type == "reasoning":
+            content = (encrypted or {}).get(item.id, item.encrypted_content or "")
+            if content.startswith(REDACTED):
+                view.redacted.append(content[len(REDACTED) :])
+            else:
+                view.thinking.append(("\n\n".join(s.text for s in item.summary), content))
+    if response.status == "incomplete":
+        reason = response.incomplete_details.reason
+        view.stop = {"max_output_tokens": "max_tokens", "content_filter": "refusal"}[reason]
+    else:
+        refused = any(kind == "refusal" for kind, _ in view.parts)
+        view.stop = "refusal" if refused else "tool_use" if view.calls else "end_turn"
+    usage = response.usage
+    view.usage = {
+        "input": usage.input_tokens,
+        "cached": usage.input_tokens_details.cached_tokens,
+        "output": usage.output_tokens,
+        "reasoning": usage.output_tokens_details.reasoning_tokens,
+    }
+    return view
+
+
+def responses_body_view(body: dict[str, Any]) -> View:
+    return _response_view(openai_client(200, body).responses.create(model="m", input="x"))
+
+
+# --- anthropic
+
+
+def anthropic_view(body: bytes) -> View:
+    """The anthropic SDK's ``messages.stream`` accumulator over ``body``."""
+    client = _client(anthropic, anthropic.Anthropic, body, "http://127.0.0.1:9")
+    try:
+        with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]) as s:
+            message = s.get_final_message()
+    except anthropic.APIStatusError as exc:
+        return View(error=exc.body["error"]["message"])  # type: ignore[index]
+    except json.JSONDecodeError:
+        return View(error=UNDECODABLE)
+    view = _message_view(message)
+    if message.stop_reason is None:  # the SDK accumulates a stream cut short too: it never stopped
+        view.stop = None
+    return view
+
+
+def _message_view(message: Any) -> View:
+    view = View()
+    for block in message.content:
+        if block.type == "text" and block.text:
+            view.parts.append(("text", block.text))
+        elif block.type == "thinking":
+            view.thinking.append((block.thinking, block.signature))
+        elif block.type == "redacted_thinking":
+            view.redacted.append(block.data)
+        elif block.type == "tool_use":
+            view.calls.append((block.id, block.name, block.input))
+    view.stop = message.stop_reason if message.stop_reason in ("max_tokens", "refusal", "tool_use") else "end_turn"
+    u = message.usage
+    cache_read = u.cache_read_input_tokens or 0
+    view.usage = {
+        "input": u.input_tokens + cache_read + (u.cache_creation_input_tokens or 0),
+        "cached": cache_read,
+        "output": u.output_tokens,
+        "reasoning": 0,
+    }
+    return view
+
+
+def anthropic_body_view(body: dict[str, Any]) -> View:
+    message = anthropic_client(200, body).messages.create(
+        model="m", max_tokens=1, messages=[{"role": "user", "content": "x"}]
+    )
+    return _message_view(message)
+
+
+# --- openai-chat
+
+
+def chat_view(body: bytes) -> View:
+    """The openai SDK's ``chat.completions.stream`` accumulator over ``body``."""
+    client = _client(openai, openai.OpenAI, body, "http://127.0.0.1:9/v1")
+    try:
+        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as s:
+            for _ in s:
+                pass
+            completion = s.current_completion_snapshot
+    except openai.APIError as exc:
+        return View(error=exc.message)
+    except json.JSONDecodeError:
+        return View(error=UNDECODABLE)
+    view = _completion_view(completion)
+    if completion.choices[0].finish_reason is None:  # cut short before the choice finished
+        view.stop = None
+    return view
+
+
+def _completion_view(completion: Any) -> View:
+    view = View()
+    choice = completion.choices[0]
+    message = choice.message
+    if message.content:
+        view.parts.append(("text", message.content))
+    if message.refusal:
+        view.parts.append(("refusal", message.refusal))
+    # the documented extension reasoning upstreams use: reasoning_content (DeepSeek, vLLM), reasoning (OpenRouter)
+    extra = message.model_extra or {}
+    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    if reasoning:
+        view.thinking.append((reasoning, ""))
+    for call in message.tool_calls or ():
+        view.calls.append((call.id, call.function.name, _args(call.function.arguments)))
+    # function_call: the legacy name of tool_calls
+    finish = {
+        "length": "max_tokens",
+        "content_filter": "refusal",
+        "tool_calls": "tool_use",
+        "function_call": "tool_use",
+    }
+    view.stop = "refusal" if message.refusal else finish.get(choice.finish_reason, "end_turn")
+    u = completion.usage
+    if u is not None:
+        details = u.completion_tokens_details
+        view.usage = {
+            "input": u.prompt_tokens,
+            "cached": u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0,
+            "output": u.completion_tokens,
+            "reasoning": (details.reasoning_tokens or 0) if details else 0,
+        }
+    return view
+
+
+def chat_body_view(body: dict[str, Any]) -> View:
+    return _completion_view(
+        openai_client(200, body).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    )
+
+
+# ================================================================ what each format can carry
+
+
+def _copy(view: View) -> View:
+    return View(
+        parts=list(view.parts),
+        thinking=list(view.thinking),
+        redacted=list(view.redacted),
+        calls=list(view.calls),
+        stop=view.stop,
+        usage=dict(view.usage),
+        error=view.error,
+    )
+
+
+def keep_anthropic(view: View) -> View:
+    """Refusal parts become text; no reasoning token count (docs/responses.md, "What is lost")."""
+    out = _copy(view)
+    out.parts = [("text", text) for _, text in view.parts]
+    out.usage["reasoning"] = 0
+    return out
+
+
+def keep_chat(view: View) -> View:
+    """One content string, one reasoning string, no signatures, no redacted thinking."""
+    out = _copy(view)
+    text = "".join(t for kind, t in view.parts if kind == "text")
+    refusal = "".join(t for kind, t in view.parts if kind == "refusal")
+    out.parts = [p for p in (("text", text), ("refusal", refusal)) if p[1]]
+    thinking = "".join(t for t, _ in view.thinking)
+    out.thinking = [(thinking, "")] if thinking else []
+    out.redacted = []
+    return out
+
+
+def keep_responses(view: View) -> View:
+    """No stop reason of its own: a completed response stops for its calls, or ends its turn."""
+    out = _copy(view)
+    if view.stop not in ("max_tokens", "refusal"):
+        out.stop = "tool_use" if view.calls else "end_turn"
+    return out
+
+
+def project(view: View, fmt: str) -> View:
+    """What of ``view`` survives in ``fmt``; an error is only its message."""
+    if view.error is not None:
+        return View(error=view.error)
+    return ADAPTERS[fmt].keep(view)
+
+
+# ================================================================ streams: fixtures and renderers
+
+
+# The abbreviated docs example leaves out the usage the SDK needs to accumulate it: add some.
+_DOC_USAGE = [
+    (b'"stop_sequence": null}}\n', b'"stop_sequence": null, "usage": {"input_tokens": 7, "output_tokens": 1}}}\n'),
+    (b'"stop_sequence": null}}\n', b'"stop_sequence": null}, "usage": {"output_tokens": 9}}\n'),
+]
+
+
+def wire_stream(path: Path) -> bytes:
+    body = path.read_bytes()
+    if path.name == "anthropic_stream_docs_thinking.sse":
+        for old, new in _DOC_USAGE:
+            body = body.replace(old, new, 1)
+    return body
+
+
+def fixture_streams(prefix: str, corpus: str) -> dict[str, bytes]:
+    """tests/fixtures/<prefix>_*.sse and the corpus files matching ``corpus``, by file name."""
+    files = sorted(FIXTURES_DIR.glob(f"{prefix}_*.sse")) + wire_files(corpus)
+    return {f.name: wire_stream(f) for f in files}
+
+
+# --- anthropic
+
+
+def _anthropic_frame(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps({'type': event, **data})}\n\n"
+
+
+def anthropic_sse(a: Answer) -> bytes:
+    u = a.usage
+    message = {
+        "id": "msg_" + a.id,
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-x",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": u["input"], "cache_read_input_tokens": u["cache"], "output_tokens": 1},
+    }
+    out = [_anthropic_frame("message_start", {"message": message})]
+    for i, part in enumerate(a.parts):
+        if part[0] == "text":
+            block: dict[str, Any] = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": t} for t in part[1]]
+        else:
+            block = {"type": "tool_use", "id": part[1], "name": part[2], "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": f} for f in part[3]]
+        out.append(_anthropic_frame("content_block_start", {"index": i, "content_block": block}))
+        out += [_anthropic_frame("content_block_delta", {"index": i, "delta": d}) for d in deltas]
+        out.append(_anthropic_frame("content_block_stop", {"index": i}))
+    delta = {"stop_reason": a.stop, "stop_sequence": "END" if a.stop == "stop_sequence" else None}
+    out.append(_anthropic_frame("message_delta", {"delta": delta, "usage": {"output_tokens": u["output"]}}))
+    out.append(_anthropic_frame("message_stop", {}))
+    return "".join(out).encode()
+
+
+def anthropic_message(a: Answer) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for part in a.parts:
+        if part[0] == "text":
+            content.append({"type": "text", "text": "".join(part[1])})
+        else:
+            content.append({"type": "tool_use", "id": part[1], "name": part[2], "input": _args("".join(part[3]))})
+    u = a.usage
+    return {
+        "id": "msg_" + a.id,
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-x",
+        "content": content,
+        "stop_reason": a.stop,
+        "stop_sequence": "END" if a.stop == "stop_sequence" else None,
+        "usage": {"input_tokens": u["input"], "cache_read_input_tokens": u["cache"], "output_tokens": u["output"]},
+    }
+
+
+# --- openai-chat
+
+# canonical stop -> finish_reason; stop_sequence draws the legacy "function_call" finish
+FINISHES = {"end_turn": "stop", "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
+FINISHES |= {"stop_sequence": "function_call", "pause_turn": "stop"}
+
+
+def _chat_usage(u: dict[str, int]) -> dict[str, Any]:
+    return {
+        "prompt_tokens": u["input"] + u["cache"],
+        "completion_tokens": u["output"],
+        "total_tokens": u["input"] + u["cache"] + u["output"],
+        "prompt_tokens_details": {"cached_tokens": u["cache"]},
+    }
+
+
+def chat_sse(a: Answer) -> bytes:
+    head = {"id": "chatcmpl-" + a.id, "object": "chat.completion.chunk", "created": 1, "model": "gpt-x"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return f"data: {json.dumps({**head, 'choices': [choice]})}\n\n"
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    position = 0
+    for part in a.parts:
+        if part[0] == "text":
+            out += [chunk({"content": t}) for t in part[1]]
+        else:
+            call = {
+                "index": position,
+                "id": part[1],
+                "type": "function",
+                "function": {"name": part[2], "arguments": ""},
+            }
+            out.append(chunk({"tool_calls": [call]}))
+            out += [chunk({"tool_calls": [{"index": position, "function": {"arguments": f}}]}) for f in part[3]]
+            position += 1
+    out.append(chunk({}, FINISHES[a.stop]))
+    out.append(f"data: {json.dumps({**head, 'choices': [], 'usage': _chat_usage(a.usage)})}\n\ndata: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def chat_completion(a: Answer) -> dict[str, Any]:
+    text = "".join("".join(p[1]) for p in a.parts if p[0] == "text")
+    calls = [
+        {"id": p[1], "type": "function", "function": {"name": p[2], "arguments": "".join(p[3]) or "{}"}}
+        for p in a.parts
+        if p[0] == "tool"
+    ]
+    message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
+    if calls:
+        message["tool_calls"] = calls
+    finish = FINISHES[a.stop] if a.stop != "stop_sequence" else "stop"
+    return {
+        "id": "chatcmpl-" + a.id,
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": "gpt-x",
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": _chat_usage(a.usage),
+    }
+
+
+# --- openai-responses: the documented event sequence, built item by item
+
+
+def frame(events: list[dict[str, Any]]) -> bytes:
+    """Frames events as the API does: ``event:`` + ``data:``, sequence numbers from 0."""
+    out = []
+    for number, event in enumerate(events):
+        data = {"type": event["type"], "sequence_number": number, **event}
+        out.append(f"event: {event['type']}\ndata: {json.dumps(data)}\n\n")
+    return "".join(out).encode()
+
+
+def response_object(status: str, output: list[Any], usage: Any = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "resp_fixture01",
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "model": "gpt-fixture",
+        "output": output,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": usage,
+        **extra,
+    }
+
+
+def start(**response: Any) -> list[dict[str, Any]]:
+    return [
+        {"type": "response.created", "response": response_object("in_progress", [], **response)},
+        {"type": "response.in_progress", "response": response_object("in_progress", [], **response)},
+    ]
+
+
+def usage(input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def message(index: int, item_id: str, chunks: list[str], kind: str = "output_text") -> tuple[list, dict]:
+    ids = {"item_id": item_id, "output_index": index, "content_index": 0}
+    text = "".join(chunks)
+    if kind == "refusal":
+        empty, full = {"type": "refusal", "refusal": ""}, {"type": "refusal", "refusal": text}
+        deltas = [{"type": "response.refusal.delta", **ids, "delta": c} for c in chunks]
+        done = {"type": "response.refusal.done", **ids, "refusal": text}
+    else:
+        empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        full = {**empty, "text": text}
+        deltas = [{"type": "response.output_text.delta", **ids, "delta": c, "logprobs": []} for c in chunks]
+        done = {"type": "response.output_text.done", **ids, "text": text, "logprobs": []}
+    item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+    final = {**item, "status": "completed", "content": [full]}
+    events = [
+        {"type": "response.output_item.added", "output_index": index, "item": item},
+        {"type": "response.content_part.added", **ids, "part": empty},
+        *deltas,
+        done,
+        {"type": "response.content_part.done", **ids, "part": full},
+        {"type": "response.output_item.done", "output_index": index, "item": final},
+    ]
+    return events, final
+
+
+def call(index: int, item_id: str, call_id: str, name: str, chunks: list[str]) -> tuple[list, dict]:
+    item = {"id": item_id, "type": "function_call", "status": "in_progress", "arguments": "", "call_id": call_id}
+    item["name"] = name
+    args = "".join(chunks)
+    final = {**item, "status": "completed", "arguments": args}
+    ids = {"item_id": item_id, "output_index": index}
+    events = [
+        {"type": "response.output_item.added", "output_index": index, "item": item},
+        *({"type": "response.function_call_arguments.delta", **ids, "delta": c} for c in chunks),
+        {"type": "response.function_call_arguments.done", **ids, "arguments": args},
+        {"type": "response.output_item.done", "output_index": index, "item": final},
+    ]
+    return events, final
+
+
+def _summary(text: str) -> dict[str, str]:
+    return {"type": "summary_text", "text": text}
+
+
+def reasoning(index: int, item_id: str, parts: list[list[str]], encrypted: str) -> tuple[list, dict]:
+    item = {"id": item_id, "type": "reasoning", "summary": [], "encrypted_content": encrypted[:10]}
+    events: list[dict[str, Any]] = [{"type": "response.output_item.added", "output_index": index, "item": item}]
+    summary = []
+    for number, chunks in enumerate(parts):
+        ids = {"item_id": item_id, "output_index": index, "summary_index": number}
+        text = "".join(chunks)
+        events.append({"type": "response.reasoning_summary_part.added", **ids, "part": _summary("")})
+        events += [{"type": "response.reasoning_summary_text.delta", **ids, "delta": c} for c in chunks]
+        events.append({"type": "response.reasoning_summary_text.done", **ids, "text": text})
+        events.append({"type": "response.reasoning_summary_part.done", **ids, "part": _summary(text)})
+        summary.append(_summary(text))
+    final = {**item, "summary": summary, "encrypted_content": encrypted}  # only the done item's is complete
+    events.append({"type": "response.output_item.done", "output_index": index, "item": final})
+    return events, final
+
+
+def fixture(*pieces: tuple[list, dict], status: str = "completed", used: Any = None, **extra: Any) -> bytes:
+    events = start()
+    for piece_events, _ in pieces:
+        events += piece_events
+    output = [final for _, final in pieces]
+    end = {"completed": "response.completed", "incomplete": "response.incomplete"}[status]
+    events.append({"type": end, "response": response_object(status, output, used or usage(20, 10), **extra)})
+    return frame(events)
+
+
+def _responses_fixtures() -> dict[str, bytes]:
+    text = message(0, "msg_fx0", ["Hello", ", wor", "ld!"])
+    weather = call(1, "fc_fx1", "call_weather1", "get_weather", ['{"ci', 'ty": "Pa', 'ris", "unit', 's": "c"}'])
+    time_call = call(2, "fc_fx2", "call_time2", "get_time", ['{"tz":', ' "Europe/Paris"}'])
+    thought = reasoning(0, "rs_fx0", [["**Plan**", "\n\nLook it up."], ["Then ", "answer."]], "gAAAA-encrypted-blob==")
+    failed_response = response_object("failed", [], error={"code": "server_error", "message": "The model crashed"})
+    return {
+        "text": fixture(text),
+        "function_call_split_args": fixture(call(0, "fc_fx0", "call_only0", "lookup", ['{"q"', ': "a', 'bc"}'])),
+        "parallel_calls": fixture(text, weather, time_call, used=usage(120, 40)),
+        "reasoning_summary_encrypted": fixture(
+            thought, message(1, "msg_fx1", ["The answer."]), used=usage(300, 90, cached=256, reasoning=64)
+        ),
+        "reasoning_then_call": fixture(thought, call(1, "fc_fx1", "call_after1", "search", ['{"q": "x"}'])),
+        "refusal": fixture(message(0, "msg_fx0", ["I can't ", "help with that."], kind="refusal")),
+        "incomplete_max_tokens": fixture(
+            message(0, "msg_fx0", ["Once upon", " a"]),
+            status="incomplete",
+            incomplete_details={"reason": "max_output_tokens"},
+        ),
+        "incomplete_content_filter": fixture(
+            message(0, "msg_fx0", ["Partial"]), status="incomplete", incomplete_details={"reason": "content_filter"}
+        ),
+        "error_event": frame(
+            [
+                *start(),
+                *message(0, "msg_fx0", ["Hel"])[0][:3],
+                {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None},
+            ]
+        ),
+        "response_failed": frame([*start(), {"type": "response.failed", "response": failed_response}]),
+        "truncated": frame([*start(), *message(0, "msg_fx0", ["Hello", " there"])[0][:4]]),
+    }
+
+
+FIXTURES = _responses_fixtures()
+ERRORS = {"error_event": "Slow down", "response_failed": "The model crashed"}
+
+_INCOMPLETE = {"max_tokens": "max_output_tokens", "refusal": "content_filter"}
+
+
+def _responses_pieces(a: Answer) -> list[tuple[list, dict]]:
+    pieces = []
+    for i, part in enumerate(a.parts):
+        if part[0] == "text":
+            pieces.append(message(i, f"msg_{a.id}_{i}", part[1]))
+        else:
+            pieces.append(call(i, f"fc_{a.id}_{i}", part[1], part[2], part[3]))
+    return pieces
+
+
+def _responses_status(a: Answer) -> dict[str, Any]:
+    reason = _INCOMPLETE.get(a.stop)
+    if reason is None:
+        return {"status": "completed"}
+    return {"status": "incomplete", "incomplete_details": {"reason": reason}}
+
+
+def responses_sse(a: Answer) -> bytes:
+    u = a.usage
+    used = usage(u["input"] + u["cache"], u["output"], cached=u["cache"])
+    events = start(id="resp_" + a.id)
+    for piece_events, _ in _responses_pieces(a):
+        events += piece_events
+    status = _responses_status(a)
+    output = [final for _, final in _responses_pieces(a)]
+    end = "response.completed" if status["status"] == "completed" else "response.incomplete"
+    events.append({"type": end, "response": response_object(output=output, usage=used, id="resp_" + a.id, **status)})
+    return frame(events)
+
+
+def responses_response(a: Answer) -> dict[str, Any]:
+    u = a.usage
+    used = usage(u["input"] + u["cache"], u["output"], cached=u["cache"])
+    output = [final for _, final in _responses_pieces(a)]
+    return response_object(output=output, usage=used, id="resp_" + a.id, **_responses_status(a))
+
+
+# ================================================================ errors: the documented envelopes
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a client's SDK made of an error answer."""
+
+    status: int
+    message: str
+    kind: str | None  # the canonical type the SDK's fields mean (the format's documented vocabulary)
+
+
+# canonical type -> (status, openai type, openai code), as OpenAI's error-code guide describes its answers
+OPENAI_ERRORS = {
+    "invalid_request_error": (400, "invalid_request_error", None),
+    "authentication_error": (401, "invalid_request_error", "invalid_api_key"),
+    "billing_error": (429, "insufficient_quota", "insufficient_quota"),
+    "permission_error": (403, "invalid_request_error", "unsupported_country_region_territory"),
+    "not_found_error": (404, "invalid_request_error", "model_not_found"),
+    "request_too_large": (413, "invalid_request_error", None),
+    "rate_limit_error": (429, "requests", "rate_limit_exceeded"),
+    "api_error": (500, "server_error", None),
+    "timeout_error": (504, "server_error", None),
+    "overloaded_error": (503, "server_error", None),
+}
+_OPENAI_CODES = {"invalid_api_key": "authentication_error", "insufficient_quota": "billing_error"}
+_OPENAI_CODES |= {"model_not_found": "not_found_error", "rate_limit_exceeded": "rate_limit_error"}
+_OPENAI_CODES |= {"overloaded": "overloaded_error", "timeout": "timeout_error", "not_found": "not_found_error"}
+_OPENAI_CODES |= {"request_too_large": "request_too_large"}
+_STATUS_KINDS = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error"}
+_STATUS_KINDS |= {403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error"}
+_STATUS_KINDS |= {500: "api_error", 503: "overloaded_error", 504: "timeout_error", 529: "overloaded_error"}
+ANTHROPIC_STATUS = {kind: status for status, kind in _STATUS_KINDS.items() if status != 503}
+
+
+def anthropic_error(kind: str, text: str) -> tuple[dict[str, Any], int]:
+    return {"type": "error", "error": {"type": kind, "message": text}}, ANTHROPIC_STATUS[kind]
+
+
+def anthropic_error_seen(body: Any, status: int) -> Seen:
+    try:
+        anthropic_client(status, body).messages.create(
+            model="m", max_tokens=1, messages=[{"role": "user", "content": "x"}]
+        )
+    except anthropic.APIStatusError as exc:
+        err = exc.body.get("error") if isinstance(exc.body, dict) else None
+        kind = err.get("type") if isinstance(err, dict) else None
+        return Seen(exc.status_code, exc.message, kind)
+    raise AssertionError("the anthropic SDK accepted an error body")
+
+
+def openai_error(kind: str, text: str) -> tuple[dict[str, Any], int]:
+    status, kind_name, code = OPENAI_ERRORS[kind]
+    return {"error": {"message": text, "type": kind_name, "param": None, "code": code}}, status
+
+
+def _openai_kind(type_: Any, code: Any, status: int) -> str | None:
+    if code in _OPENAI_CODES:
+        return _OPENAI_CODES[code]
+    generic = type_ in (None, "invalid_request_error", "server_error")
+    if generic or status not in (400, 500):
+        return _STATUS_KINDS.get(status)
+    return {"permission_error": "permission_error", "requests": "rate_limit_error"}.get(type_)
+
+
+def _openai_seen(body: Any, status: int, call: Callable[[openai.OpenAI], Any]) -> Seen:
+    try:
+        call(openai_client(status, body))
+    except openai.APIStatusError as exc:
+        return Seen(exc.status_code, exc.message, _openai_kind(exc.type, exc.code, exc.status_code))
+    raise AssertionError("the openai SDK accepted an error body")
+
+
+def chat_error_seen(body: Any, status: int) -> Seen:
+    return _openai_seen(body, status, lambda c: c.chat.completions.create(model="m", messages=[]))
+
+
+def responses_error_seen(body: Any, status: int) -> Seen:
+    return _openai_seen(body, status, lambda c: c.responses.create(model="m", input="x"))
+
+
+def _openai_status(status: int) -> int:
+    return 503 if status == 529 else status
+
+
+# ================================================================ requests
+
+
+def anthropic_request(conv: Conversation) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    for turn in conv.turns:
+        if turn[0] == "user":
+            content: list[dict[str, Any]] = [
+                {"type": "text", "text": v} if k == "text" else {"type": "image", "source": {"type": "url", "url": v}}
+                for k, v in turn[1]
+            ]
+            messages.append({"role": "user", "content": content})
+        elif turn[0] == "assistant":
+            content = [{"type": "text", "text": turn[1]}] if turn[1] else []
+            content += [{"type": "tool_use", "id": i, "name": n, "input": args} for i, n, args in turn[2]]
+            messages.append({"role": "assistant", "content": content})
+        else:
+            content = [{"type": "tool_result", "tool_use_id": i, "content": text} for i, text in turn[1]]
+            if turn[2]:
+                content.append({"type": "text", "text": turn[2]})
+            messages.append({"role": "user", "content": content})
+    body: dict[str, Any] = {"model": "claude-x", "max_tokens": conv.max_tokens, "messages": messages}
+    if conv.system:
+        body["system"] = [{"type": "text", "text": s} for s in conv.system]
+    if conv.tools:
+        body["tools"] = [{"name": TOOL_NAME, "description": "Weather", "input_schema": TOOL_SCHEMA}]
+    if conv.stream:
+        body["stream"] = True
+    return body
+
+
+def anthropic_trace(body: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for message in body["messages"]:
+        for block in message["content"] if isinstance(message["content"], list) else []:
+            if block["type"] == "tool_use":
+                out.append(("use", block["id"]))
+            elif block["type"] == "tool_result":
+                out.append(("result", block["tool_use_id"]))
+    return out
+
+
+def chat_request(conv: Conversation) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": s} for s in conv.system]
+    for turn in conv.turns:
+        if turn[0] == "user":
+            parts = [
+                {"type": "text", "text": v} if k == "text" else {"type": "image_url", "image_url": {"url": v}}
+                for k, v in turn[1]
+            ]
+            messages.append({"role": "user", "content": parts})
+        elif turn[0] == "assistant":
+            message: dict[str, Any] = {"role": "assistant", "content": turn[1] or None}
+            if turn[2]:
+                message["tool_calls"] = [
+                    {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(args)}}
+                    for i, n, args in turn[2]
+                ]
+            messages.append(message)
+        else:
+            messages += [{"role": "tool", "tool_call_id": i, "content": text} for i, text in turn[1]]
+            if turn[2]:
+                messages.append({"role": "user", "content": turn[2]})
+    body: dict[str, Any] = {"model": "gpt-x", "messages": messages, "max_completion_tokens": conv.max_tokens}
+    if conv.tools:
+        function = {"name": TOOL_NAME, "description": "Weather", "parameters": TOOL_SCHEMA}
+        body["tools"] = [{"type": "function", "function": function}]
+    if conv.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def chat_trace(body: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for message in body["messages"]:
+        out += [("use", call["id"]) for call in message.get("tool_calls") or ()]
+        if message["role"] == "tool":
+            out.append(("result", message["tool_call_id"]))
+    return out
+
+
+def responses_request(conv: Conversation) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    for turn in conv.turns:
+        if turn[0] == "user":
+            parts = [
+                {"type": "input_text", "text": v}
+                if k == "text"
+                else {"type": "input_image", "image_url": v, "detail": "auto"}
+                for k, v in turn[1]
+            ]
+            items.append({"type": "message", "role": "user", "content": parts})
+        elif turn[0] == "assistant":
+            if turn[1]:
+                items.append({"type": "message", "role": "assistant", "content": turn[1]})
+            items += [
+                {"type": "function_call", "call_id": i, "name": n, "arguments": json.dumps(args)}
+                for i, n, args in turn[2]
+            ]
+        else:
+            items += [{"type": "function_call_output", "call_id": i, "output": text} for i, text in turn[1]]
+            if turn[2]:
+                items.append({"type": "message", "role": "user", "content": turn[2]})
+    body: dict[str, Any] = {"model": "gpt-x", "input": items, "max_output_tokens": conv.max_tokens}
+    if conv.system:
+        body["instructions"] = "\n\n".join(conv.system)
+    if conv.tools:
+        tool = {"type": "function", "name": TOOL_NAME, "description": "Weather", "parameters": TOOL_SCHEMA}
+        body["tools"] = [{**tool, "strict": False}]
+    if conv.stream:
+        body["stream"] = True
+    return body
+
+
+def responses_trace(body: dict[str, Any]) -> list[tuple[str, str]]:
+    kinds = {"function_call": "use", "function_call_output": "result"}
+    return [(kinds[item["type"]], item["call_id"]) for item in body["input"] if item.get("type") in kinds]
+
+
+# ================================================================ the table
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """How the behaviour suite builds and judges one format.
+
+    stream_view, body_view: what the format's SDK makes of a stream / a whole response of it.
+    keep: what of any view this format can carry (the documented losses).
+    streams: named streams of the format (hand-written fixtures and the conformance corpus).
+    split_streams: the names, among ``streams``, that every-byte-offset tests cut (every kind of
+        block, an error ending).
+    render_stream, render_body: an :class:`Answer` written in the format's documented shapes.
+    render_error: (canonical type, message) -> the error body the provider documents, its status.
+    error_seen: what the SDK raises for an error body with a status.
+    client_status: the status a client of the format sees for an upstream status.
+    render_request, check_request, trace: a :class:`Conversation` as a request; the SDK request
+        types and the API's documented rules; the tool calls and results of a request, in order.
+    """
+
+    name: str
+    stream_view: Callable[[bytes], View]
+    body_view: Callable[[dict[str, Any]], View]
+    keep: Callable[[View], View]
+    streams: Callable[[], dict[str, bytes]]
+    split_streams: tuple[str, ...]
+    render_stream: Callable[[Answer], bytes]
+    render_body: Callable[[Answer], dict[str, Any]]
+    render_error: Callable[[str, str], tuple[dict[str, Any], int]]
+    error_seen: Callable[[Any, int], Seen]
+    client_status: Callable[[int], int]
+    render_request: Callable[[Conversation], dict[str, Any]]
+    check_request: Callable[[dict[str, Any]], None]
+    trace: Callable[[dict[str, Any]], list[tuple[str, str]]]
+
+
+ADAPTERS: dict[str, Adapter] = {
+    "anthropic": Adapter(
+        name="anthropic",
+        stream_view=anthropic_view,
+        body_view=anthropic_body_view,
+        keep=keep_anthropic,
+        streams=lambda: fixture_streams("anthropic", "anthropic_stream_*.sse"),
+        split_streams=("anthropic_tool_split.sse", "anthropic_thinking.sse", "anthropic_error.sse"),
+        render_stream=anthropic_sse,
+        render_body=anthropic_message,
+        render_error=anthropic_error,
+        error_seen=anthropic_error_seen,
+        client_status=lambda status: status,
+        render_request=anthropic_request,
+        check_request=check_anthropic_request,
+        trace=anthropic_trace,
+    ),
+    "openai-chat": Adapter(
+        name="openai-chat",
+        stream_view=chat_view,
+        body_view=chat_body_view,
+        keep=keep_chat,
+        streams=lambda: fixture_streams("openai_chat", "openai_chat_stream_*.sse"),
+        split_streams=("openai_chat_tool_split.sse", "openai_chat_reasoning.sse", "openai_chat_error.sse"),
+        render_stream=chat_sse,
+        render_body=chat_completion,
+        render_error=openai_error,
+        error_seen=chat_error_seen,
+        client_status=_openai_status,
+        render_request=chat_request,
+        check_request=check_openai_request,
+        trace=chat_trace,
+    ),
+    "openai-responses": Adapter(
+        name="openai-responses",
+        stream_view=responses_view,
+        body_view=responses_body_view,
+        keep=keep_responses,
+        streams=lambda: {**FIXTURES, **fixture_streams("openai_responses", "openai_responses_stream_*.sse")},
+        split_streams=("reasoning_then_call", "parallel_calls", "error_event"),
+        render_stream=responses_sse,
+        render_body=responses_response,
+        render_error=openai_error,
+        error_seen=responses_error_seen,
+        client_status=_openai_status,
+        render_request=responses_request,
+        check_request=check_responses_request,
+        trace=responses_trace,
+    ),
+}
