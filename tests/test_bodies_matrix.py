@@ -1,0 +1,120 @@
+"""Whole bodies over every pair of registered formats, judged by the SDKs on both sides:
+responses, errors, and requests (any valid conversation in one format becomes a request the other
+provider accepts, and comes back with its tool calls and results in order)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from crosswire import Options, convert_error, convert_request, convert_response
+from crosswire.formats import FORMATS
+from formats_support import ADAPTERS, TOOL_NAME, Answer, Conversation, project
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+PAIRS = [pytest.param(s, t, id=f"{s}->{t}") for s in FORMATS.names for t in FORMATS.names]
+KINDS = [
+    "invalid_request_error",
+    "authentication_error",
+    "billing_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+    "rate_limit_error",
+    "api_error",
+    "timeout_error",
+    "overloaded_error",
+]
+NO_SETUP = [HealthCheck.function_scoped_fixture]
+
+TEXT = st.text(alphabet='abc <>&"\n', min_size=1, max_size=6)
+ident = st.from_regex(r"[A-Za-z0-9]{6,12}", fullmatch=True)
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> Answer:
+    parts: list[tuple[Any, ...]] = []
+    if draw(st.booleans()):
+        parts.append(("text", [draw(TEXT)]))
+    for _ in range(draw(st.integers(0 if parts else 1, 3))):
+        parts.append(("tool", "call_" + draw(ident), TOOL_NAME, [json.dumps({"city": draw(TEXT)})]))
+    stop = "tool_use" if len(parts) > 1 or parts[0][0] == "tool" else draw(st.sampled_from(["end_turn", "max_tokens"]))
+    usage = draw(st.fixed_dictionaries({k: st.integers(0, 10**5) for k in ("input", "cache", "output")}))
+    return Answer(id=draw(ident), parts=parts, usage=usage, stop=stop)
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+@settings(max_examples=15, deadline=None, suppress_health_check=NO_SETUP)
+@given(a=answers())
+def test_response_reaches_every_format(source: str, target: str, a: Answer) -> None:
+    body = ADAPTERS[source].render_body(a)
+    expected = ADAPTERS[source].body_view(body)
+    out = convert_response(source, target, body, Options(created=1_700_000_000))
+    assert out.status == 200, out.body
+    got = ADAPTERS[target].body_view(out.body)
+    assert project(got, target) == project(project(expected, source), target)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_error_reaches_every_format(source: str, target: str, kind: str) -> None:
+    body, status = ADAPTERS[source].render_error(kind, f"the upstream says {kind}")
+    seen = ADAPTERS[source].error_seen(body, status)
+    assert (seen.status, seen.kind) == (status, kind), "the source judge must read the rendered error as meant"
+    out = convert_error(source, target, body, status, Options())
+    got = ADAPTERS[target].error_seen(out.body, out.status)
+    assert got.status == out.status == ADAPTERS[target].client_status(status)
+    assert f"the upstream says {kind}" in got.message
+    assert got.kind == kind
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+IMAGE = "https://example.com/a.png"
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> Conversation:
+    """A valid conversation: it opens with the user, every call is answered in the next turn, and
+    it ends with a user turn (the one the request asks the model to answer)."""
+    turns: list[tuple[Any, ...]] = [("user", [("text", draw(TEXT))])]
+    counter = 0
+    for _ in range(draw(st.integers(0, 3))):
+        calls = [(f"call_{counter + i}", TOOL_NAME, {"city": draw(TEXT)}) for i in range(draw(st.integers(0, 3)))]
+        counter += len(calls)
+        text = draw(TEXT) if draw(st.booleans()) or not calls else ""
+        turns.append(("assistant", text, calls))
+        if calls:
+            turns.append(("results", [(i, draw(TEXT)) for i, _, _ in calls], draw(TEXT) if draw(st.booleans()) else ""))
+        if not calls or draw(st.booleans()):
+            user: list[tuple[str, str]] = [("text", draw(TEXT))]
+            if draw(st.booleans()):
+                user.append(("image", IMAGE))
+            if turns[-1][0] == "results":
+                turns.append(("assistant", draw(TEXT), []))
+            turns.append(("user", user))
+    system = draw(st.lists(TEXT, max_size=2))
+    return Conversation(system=system, turns=turns, stream=draw(st.booleans()))
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+@settings(max_examples=20, deadline=None, suppress_health_check=NO_SETUP)
+@given(conv=conversations())
+def test_request_becomes_a_valid_request_of_every_format(source: str, target: str, conv: Conversation) -> None:
+    src, dst = ADAPTERS[source], ADAPTERS[target]
+    body = src.render_request(conv)
+    src.check_request(body)  # the generator writes requests the source provider accepts
+    out = convert_request(source, target, body, Options())
+    dst.check_request(out.body)
+    assert [kind for kind, _ in dst.trace(out.body)] == [kind for kind, _ in src.trace(body)]
+    back = convert_request(target, source, out.body, Options())
+    src.check_request(back.body)
+    assert src.trace(back.body) == src.trace(body)
