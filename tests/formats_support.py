@@ -884,7 +884,138 @@ def responses_request(conv: Conversation) -> dict[str, Any]:
 
 def responses_trace(body: dict[str, Any]) -> list[tuple[str, str]]:
     kinds = {"function_call": "use", "function_call_output": "result"}
-    return [(kinds[item["type"]], item["call_id"]) for item in body["input"] if item.get("type") in kinds]
+    items = body["input"] if isinstance(body["input"], list) else []  # a string input is one user message
+    return [(kinds[item["type"]], item["call_id"]) for item in items if item.get("type") in kinds]
+
+
+# ================================================================ clients through a real proxy (end to end)
+
+QUESTION = "Weather in Paris?"
+# What each format's client sends as its own key: it must never reach an upstream.
+CLIENT_KEYS = {
+    "anthropic": "sk-ant-CLIENT-anthropic-key",
+    "openai-chat": "sk-CLIENT-openai-chat-key",
+    "openai-responses": "sk-CLIENT-openai-responses-key",
+}
+
+
+def _proxied(sdk: Any, cls: type, base: str, proxy: str, key: str) -> Any:
+    mod = _http(sdk)
+    return cls(base_url=base, api_key=key, http_client=mod.Client(proxy=proxy), max_retries=0, timeout=20)
+
+
+def _anthropic(base: str, proxy: str) -> anthropic.Anthropic:
+    return _proxied(anthropic, anthropic.Anthropic, base, proxy, CLIENT_KEYS["anthropic"])
+
+
+ANTHROPIC_TOOLS: list[Any] = [{"name": TOOL_NAME, "description": "Weather for a city", "input_schema": TOOL_SCHEMA}]
+
+
+def anthropic_ask(base: str, proxy: str, stream: bool) -> View:
+    client = _anthropic(base, proxy)
+    kwargs: dict[str, Any] = {"model": "claude-x", "max_tokens": 200, "tools": ANTHROPIC_TOOLS}
+    kwargs["messages"] = [{"role": "user", "content": QUESTION}]
+    if not stream:
+        return _message_view(client.messages.create(**kwargs))
+    with client.messages.stream(**kwargs) as s:
+        return _message_view(s.get_final_message())
+
+
+def anthropic_follow_up(base: str, proxy: str, first: View, result: str) -> View:
+    content: list[Any] = [{"type": "text", "text": t} for _, t in first.parts]
+    content += [{"type": "tool_use", "id": i, "name": n, "input": args} for i, n, args in first.calls]
+    results = [{"type": "tool_result", "tool_use_id": i, "content": result} for i, _, _ in first.calls]
+    messages = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": results},
+    ]
+    return _message_view(
+        _anthropic(base, proxy).messages.create(
+            model="claude-x", max_tokens=200, messages=messages, tools=ANTHROPIC_TOOLS
+        )
+    )
+
+
+def anthropic_fail(base: str, proxy: str, stream: bool) -> Seen:
+    try:
+        anthropic_ask(base, proxy, stream)
+    except anthropic.APIStatusError as exc:
+        err = exc.body.get("error") if isinstance(exc.body, dict) else None
+        return Seen(exc.status_code, exc.message, err.get("type") if isinstance(err, dict) else None)
+    raise AssertionError("the anthropic client did not fail")
+
+
+def _openai(base: str, proxy: str, fmt: str) -> openai.OpenAI:
+    return _proxied(openai, openai.OpenAI, base, proxy, CLIENT_KEYS[fmt])
+
+
+CHAT_TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "function": {"name": TOOL_NAME, "description": "Weather for a city", "parameters": TOOL_SCHEMA},
+    }
+]
+
+
+def chat_ask(base: str, proxy: str, stream: bool) -> View:
+    client = _openai(base, proxy, "openai-chat")
+    messages: list[Any] = [{"role": "user", "content": QUESTION}]
+    if not stream:
+        return _completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
+    usage = {"include_usage": True}
+    with client.chat.completions.stream(model="gpt-x", messages=messages, tools=CHAT_TOOLS, stream_options=usage) as s:
+        return _completion_view(s.get_final_completion())
+
+
+def chat_follow_up(base: str, proxy: str, first: View, result: str) -> View:
+    calls = [
+        {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(args)}}
+        for i, n, args in first.calls
+    ]
+    text = "".join(t for _, t in first.parts)
+    messages: list[Any] = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": text or None, "tool_calls": calls},
+        *({"role": "tool", "tool_call_id": i, "content": result} for i, _, _ in first.calls),
+    ]
+    client = _openai(base, proxy, "openai-chat")
+    return _completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
+
+
+def _openai_fail(ask: Callable[[str, str, bool], View], base: str, proxy: str, stream: bool) -> Seen:
+    try:
+        ask(base, proxy, stream)
+    except openai.APIStatusError as exc:
+        return Seen(exc.status_code, exc.message, _openai_kind(exc.type, exc.code, exc.status_code))
+    raise AssertionError("the openai client did not fail")
+
+
+RESPONSES_TOOLS: list[Any] = [
+    {"type": "function", "name": TOOL_NAME, "description": "Weather for a city", "parameters": TOOL_SCHEMA}
+]
+RESPONSES_TOOLS[0]["strict"] = False
+
+
+def responses_ask(base: str, proxy: str, stream: bool) -> View:
+    client = _openai(base, proxy, "openai-responses")
+    if not stream:
+        return _response_view(client.responses.create(model="gpt-x", input=QUESTION, tools=RESPONSES_TOOLS))
+    with client.responses.stream(model="gpt-x", input=QUESTION, tools=RESPONSES_TOOLS) as s:
+        return _response_view(s.get_final_response())
+
+
+def responses_follow_up(base: str, proxy: str, first: View, result: str) -> View:
+    items: list[Any] = [{"role": "user", "content": QUESTION}]
+    text = "".join(t for _, t in first.parts)
+    if text:
+        items.append({"type": "message", "role": "assistant", "content": text})
+    items += [
+        {"type": "function_call", "call_id": i, "name": n, "arguments": json.dumps(args)} for i, n, args in first.calls
+    ]
+    items += [{"type": "function_call_output", "call_id": i, "output": result} for i, _, _ in first.calls]
+    client = _openai(base, proxy, "openai-responses")
+    return _response_view(client.responses.create(model="gpt-x", input=items, tools=RESPONSES_TOOLS))
 
 
 # ================================================================ the table
@@ -905,6 +1036,11 @@ class Adapter:
     client_status: the status a client of the format sees for an upstream status.
     render_request, check_request, trace: a :class:`Conversation` as a request; the SDK request
         types and the API's documented rules; the tool calls and results of a request, in order.
+    route_path: the endpoint path a route of this format matches or sends to (``/v1/messages``).
+    base_url: the SDK client's base URL for a host.
+    ask, follow_up, fail: the SDK client through a proxy (end to end): the weather question with
+        the weather tool (streamed or not); the next turn answering the first one's calls with a
+        result; the error the client raises for an upstream error.
     """
 
     name: str
@@ -921,6 +1057,11 @@ class Adapter:
     render_request: Callable[[Conversation], dict[str, Any]]
     check_request: Callable[[dict[str, Any]], None]
     trace: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    route_path: str
+    base_url: Callable[[str], str]
+    ask: Callable[[str, str, bool], View]
+    follow_up: Callable[[str, str, View, str], View]
+    fail: Callable[[str, str, bool], Seen]
 
 
 ADAPTERS: dict[str, Adapter] = {
@@ -939,6 +1080,11 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=anthropic_request,
         check_request=check_anthropic_request,
         trace=anthropic_trace,
+        route_path="/v1/messages",
+        base_url=lambda host: f"http://{host}",
+        ask=anthropic_ask,
+        follow_up=anthropic_follow_up,
+        fail=anthropic_fail,
     ),
     "openai-chat": Adapter(
         name="openai-chat",
@@ -955,6 +1101,11 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=chat_request,
         check_request=check_openai_request,
         trace=chat_trace,
+        route_path="/v1/chat/completions",
+        base_url=lambda host: f"http://{host}/v1",
+        ask=chat_ask,
+        follow_up=chat_follow_up,
+        fail=lambda base, proxy, stream: _openai_fail(chat_ask, base, proxy, stream),
     ),
     "openai-responses": Adapter(
         name="openai-responses",
@@ -971,5 +1122,10 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=responses_request,
         check_request=check_responses_request,
         trace=responses_trace,
+        route_path="/v1/responses",
+        base_url=lambda host: f"http://{host}/v1",
+        ask=responses_ask,
+        follow_up=responses_follow_up,
+        fail=lambda base, proxy, stream: _openai_fail(responses_ask, base, proxy, stream),
     ),
 }

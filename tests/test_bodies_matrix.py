@@ -4,11 +4,12 @@ provider accepts, and comes back with its tool calls and results in order)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
-from crosswire import Options, convert_error, convert_request, convert_response
+from crosswire import Options, RequestRejected, convert_error, convert_request, convert_response, error_body
 from crosswire.formats import FORMATS
 from formats_support import ADAPTERS, TOOL_NAME, Answer, Conversation, project
 from hypothesis import HealthCheck, given, settings
@@ -118,3 +119,87 @@ def test_request_becomes_a_valid_request_of_every_format(source: str, target: st
     back = convert_request(target, source, out.body, Options())
     src.check_request(back.body)
     assert src.trace(back.body) == src.trace(body)
+
+
+RICH = Conversation(
+    system=["Be brief."],
+    turns=[
+        ("user", [("text", "Weather in Paris?"), ("image", IMAGE)]),
+        (
+            "assistant",
+            "Let me check.",
+            [("call_1", TOOL_NAME, {"city": "Paris"}), ("call_2", TOOL_NAME, {"city": "Rome"})],
+        ),
+        ("results", [("call_1", "sunny"), ("call_2", "rain")], "And tomorrow?"),
+    ],
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+    return out
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[*NO_SETUP, HealthCheck.too_slow])
+@given(data=st.data(), replacement=JSON)
+def test_any_mutation_is_converted_or_rejected(source: str, target: str, data: st.DataObject, replacement: Any) -> None:
+    body = copy.deepcopy(ADAPTERS[source].render_request(RICH))  # renderers share constants (the tool schema)
+    path = data.draw(st.sampled_from(_paths(body)[1:]))
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = replacement
+    try:
+        convert_request(source, target, body, Options())
+    except RequestRejected as exc:
+        assert exc.message
+        assert not exc.message.startswith("crosswire could not convert"), "an internal error, not a clear rejection"
+
+
+@pytest.mark.parametrize("source", FORMATS.names)
+def test_the_rich_request_is_valid_everywhere(source: str) -> None:
+    body = ADAPTERS[source].render_request(RICH)
+    ADAPTERS[source].check_request(body)
+    for target in FORMATS.names:
+        ADAPTERS[target].check_request(convert_request(source, target, body, Options()).body)
+
+
+@pytest.mark.parametrize("target", FORMATS.names)
+def test_a_rejected_request_is_answered_in_the_clients_format(target: str) -> None:
+    out = error_body(target, "invalid_request_error", "messages[0].role: bad", "messages[0].role")
+    seen = ADAPTERS[target].error_seen(out.body, out.status)
+    assert (seen.status, seen.kind) == (400, "invalid_request_error") and "messages[0].role: bad" in seen.message
+
+
+HTML_502 = b"""<html>
+<head><title>502 Bad Gateway</title><style>body { color: red }</style></head>
+<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body>
+</html>"""
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_a_gateway_page_becomes_a_well_formed_error(source: str, target: str) -> None:
+    out = convert_error(source, target, HTML_502, 502, Options())
+    seen = ADAPTERS[target].error_seen(out.body, out.status)
+    assert seen.status == 502 and "502 Bad Gateway 502 Bad Gateway nginx/1.25.3" in seen.message
+    assert "color" not in seen.message and "<" not in seen.message
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1, 2]", b"{}", b'{"id": 3}'])
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_an_unreadable_response_becomes_a_502_in_the_clients_format(source: str, target: str, body: bytes) -> None:
+    out = convert_response(source, target, body, Options())
+    seen = ADAPTERS[target].error_seen(out.body, out.status)
+    assert out.status == seen.status == 502 and f"upstream {source} response" in seen.message
