@@ -243,3 +243,16 @@ def test_adapter_records_both_sides_within_the_limit() -> None:
 def test_identity_adapter_passes_bytes_through() -> None:
     ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
     assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"
+
+
+def test_a_credential_in_the_query_reaches_no_upstream_and_no_recording(addon: Crosswire) -> None:
+    f = client_flow("https://api.openai.com/v1/chat/completions?key=sk-QUERY-CLIENT&beta=true&api_key=sk-Q2")
+    addon.request(f)
+    assert f.request.url == "https://api.anthropic.com/v1/messages?beta=true"
+    upstream_answer(f, orjson.dumps(anthropic_message("Hello")), "application/json")
+    addon.responseheaders(f)
+    addon.response(f)
+    recorded = f.request.url  # the client's view, as a recording keeps it
+    assert "sk-QUERY-CLIENT" not in recorded and "sk-Q2" not in recorded and "beta=true" in recorded
+    assert f.request.query["key"] == "[redacted by crosswire: client credential]"
+    assert "sk-Q" not in str(f.metadata["crosswire"])

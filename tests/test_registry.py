@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from crosswire import formats
 from crosswire.formats import FORMATS
+from crosswire.formats.base import derive_id
 from crosswire.routes import CREDENTIAL_HEADERS, build_route, format_for_path
 
 FORMATS_DIR = Path(formats.__file__).parent
@@ -54,15 +55,36 @@ def test_a_format_imports_no_other_format(module: str) -> None:
 @pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
 def test_descriptor_is_complete(fmt: formats.Format) -> None:
     assert formats.get(fmt.name) is fmt
-    assert fmt.path_suffixes and all(s.startswith("/") for s in fmt.path_suffixes)
+    # an endpoint path ends with a segment (/messages) or a method of one (:generateContent)
+    assert fmt.path_suffixes and all(s.startswith(("/", ":")) for s in fmt.path_suffixes)
     for suffix in fmt.path_suffixes:
-        assert FORMATS.for_path("/v1" + suffix) is fmt
-        assert format_for_path(f"/v1{suffix}?x=1") == fmt.name
+        assert FORMATS.for_path("/v1/x" + suffix) is fmt
+        assert format_for_path(f"/v1/x{suffix}?x=1") == fmt.name
+    for suffix in fmt.route_suffixes:
+        assert suffix.startswith("/") and FORMATS.for_path(suffix) is None  # a collection, not an endpoint
+        assert format_for_path(f"{suffix}/") == fmt.name
     assert fmt.key_env.isupper()
     header, value = fmt.credential("KEY")
     assert value.endswith("KEY") and header == header.lower()
-    assert fmt.id_prefix in FORMATS.id_prefixes
+    assert fmt.id_prefix in (*FORMATS.id_prefixes, "")
     assert fmt.credential_headers <= CREDENTIAL_HEADERS
+    assert fmt.credential_query <= FORMATS.credential_query
+
+
+@pytest.mark.parametrize(
+    ("source", "prefix", "expected"),
+    [
+        ("msg_01abc", "chatcmpl-", "chatcmpl-01abc"),
+        ("msg_01abc", "msg_", "msg_01abc"),
+        ("chatcmpl-xyz", "", "xyz"),  # a format whose ids have no prefix takes the others' off
+        ("resp_xyz", "", "xyz"),
+        ("plain", "", "plain"),
+        ("plain", "resp_", "resp_plain"),
+        ("", "", "crosswire"),
+    ],
+)
+def test_ids_are_re_prefixed(source: str, prefix: str, expected: str) -> None:
+    assert derive_id(source, prefix) == expected
 
 
 def test_unknown_format_names_the_known_ones() -> None:

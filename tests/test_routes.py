@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
-from crosswire.routes import ConfigError, find_route, format_for_path, load_routes
+from crosswire import formats, routes
+from crosswire.formats.registry import Registry
+from crosswire.routes import ConfigError, build_route, find_route, format_for_path, load_routes
 
 ENV = {"ANTHROPIC_API_KEY": "ak", "OPENAI_API_KEY": "ok", "MY_KEY": "mk"}
 LINE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
@@ -80,6 +84,56 @@ def test_schemeless_and_path_only_matches() -> None:
 def test_converting_route_sends_to_the_endpoint_keeping_the_query() -> None:
     (route,) = load_routes(None, [LINE], environ=ENV)
     assert route.upstream_path("/v1/chat/completions?beta=true") == "/v1/messages?beta=true"
+
+
+@pytest.mark.parametrize("identity", [False, True])
+def test_a_query_credential_is_never_forwarded(identity: bool) -> None:
+    line = "/v1/chat/completions -> https://up.test/v1/" + ("chat/completions" if identity else "messages")
+    (route,) = load_routes(None, [line], environ=ENV)
+    sent = route.upstream_path("/v1/chat/completions?key=K1&a=%20b&API_KEY=K2&api-key=K3&Key=K4&k%65y=K5&z")
+    assert sent.endswith("?a=%20b&z") and "K" not in sent
+
+
+def _with_format(monkeypatch: pytest.MonkeyPatch, **fields: Any) -> None:
+    """A registry with one more format (the anthropic codec under another name and URLs)."""
+    extra = dataclasses.replace(formats.FORMATS.get("anthropic"), name="modelpath", **fields)
+    monkeypatch.setattr(routes, "FORMATS", Registry(*formats.FORMATS, extra))
+
+
+def test_a_format_with_the_model_in_the_path_is_told_from_its_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_format(monkeypatch, path_suffixes=(":generate",), route_suffixes=("/engines",), key_env="MODELPATH_KEY")
+    route = build_route(
+        {"match": "https://client.test/v2/engines", "upstream": "https://up.test/v1/messages"},
+        source="test",
+        name="r",
+        environ=ENV,
+    )
+    assert (route.client_format, route.upstream_format) == ("modelpath", "anthropic")
+    assert routes.format_for_path("/v2/engines/big:generate?x=1") == "modelpath"
+    assert routes.format_for_path("/v2/engines/") == "modelpath"
+    assert routes.format_for_path("/v2/enginesX") is None
+
+
+def test_a_client_formats_own_query_stays_behind_on_a_converting_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_format(
+        monkeypatch,
+        path_suffixes=(":generate",),
+        route_suffixes=("/engines",),
+        key_env="MODELPATH_KEY",
+        query_params=frozenset({"alt"}),
+    )
+    env = {**ENV, "MODELPATH_KEY": "k"}
+    converting = build_route(
+        {"match": "/v2/engines", "upstream": "https://up.test/v1/messages"}, source="t", name="r", environ=env
+    )
+    assert converting.upstream_path("/v2/engines/big:generate?alt=sse&key=K&q=1") == "/v1/messages?q=1"
+    same = build_route(
+        {"match": "/v2/engines", "upstream": "https://up.test/v3/engines"}, source="t", name="r", environ=env
+    )
+    assert (
+        same.identity
+        and same.upstream_path("/v2/engines/big:generate?alt=sse&key=K") == "/v3/engines/big:generate?alt=sse"
+    )
 
 
 def test_identity_route_maps_prefix(tmp_path: Path) -> None:

@@ -251,11 +251,15 @@ def redact(route: Route, headers: http.Headers) -> None:
             headers.set_all(name, [_redacted("$" + route.api_key_env)])
 
 
-def _redact_client(headers: http.Headers) -> None:
-    """The client's own credentials are not kept in the recording either (replay ignores headers)."""
-    for name in list(headers.keys()):
+def _redact_client(req: http.Request) -> None:
+    """The client's own credentials (headers, query parameters) are not kept in the recording
+    either (replay ignores headers and matches on the path)."""
+    for name in list(req.headers.keys()):
         if name.lower() in CREDENTIAL_HEADERS:
-            headers[name] = _redacted("client credential")
+            req.headers[name] = _redacted("client credential")
+    for name in list(req.query.keys()):
+        if name.lower() in formats.FORMATS.credential_query:
+            req.query[name] = _redacted("client credential")
 
 
 def _client_headers(route: Route, upstream: http.Headers, content_type: str) -> http.Headers:
@@ -368,7 +372,7 @@ class Crosswire:
         if route is None:
             return
         client_request = req.copy()
-        _redact_client(client_request.headers)
+        _redact_client(client_request)
         body = req.get_content(strict=False) or b""
         live = _Live(route, flow, client_request, _include_usage(route, body))
         self._live[flow.id] = live

@@ -21,7 +21,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from .formats import FORMATS
 from .options import THINKING_MODES, Options
@@ -48,8 +48,8 @@ class ConfigError(ValueError):
 
 
 def format_for_path(path: str) -> str | None:
-    """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
-    fmt = FORMATS.for_path(path)
+    """The format a route URL's path implies (``/v1/messages`` -> anthropic), or None."""
+    fmt = FORMATS.for_route(path)
     return fmt.name if fmt else None
 
 
@@ -125,15 +125,25 @@ class Route:
         ``model`` and ``stream`` in the path); an identity route maps the match prefix onto the
         upstream path, so one route can carry a whole API.
         """
-        path, sep, query = client_path.partition("?")
+        path, _, query = client_path.partition("?")
+        query = self.forwarded_query(query)
         if self.identity:
             rest = path[len(self.match.path.rstrip("/")) :] if path.startswith(self.match.path.rstrip("/")) else ""
             path = self.upstream.path.rstrip("/") + rest or "/"
         else:
             path = FORMATS.get(self.upstream_format).request_target(self.upstream.path, model, stream)
-            if "?" in path and sep:
-                sep = "&"
-        return path + sep + query
+        if not query:
+            return path
+        return path + ("&" if "?" in path else "?") + query
+
+    def forwarded_query(self, query: str) -> str:
+        """The client's query as the upstream gets it: never a credential (any format's), and on a
+        converting route none of the parameters of the client's own API; the rest as it was sent."""
+        drop = FORMATS.credential_query
+        if not self.identity:
+            drop = drop | FORMATS.get(self.client_format).query_params
+        kept = [p for p in query.split("&") if p and unquote_plus(p.split("=", 1)[0]).lower() not in drop]
+        return "&".join(kept)
 
     def options(self, *, created: int | None = None, include_usage: bool = True) -> Options:
         return Options(

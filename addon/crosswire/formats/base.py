@@ -19,9 +19,10 @@ ID_PREFIXES: tuple[str, ...] = ()
 
 
 def derive_id(source_id: str, prefix: str) -> str:
-    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix)."""
+    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix; an
+    empty prefix, a format whose ids have none, takes the other formats' off)."""
     source_id = source_id or "crosswire"
-    if source_id.startswith(prefix):
+    if prefix and source_id.startswith(prefix):
         return source_id
     for other in ID_PREFIXES:
         if source_id.startswith(other):

@@ -44,12 +44,16 @@ class Format:
     stream_reader, stream_writer: its SSE stream reader (wire -> canonical) and writer.
     read_request … write_error: its body codec (requests, whole responses, errors), from
         ``formats/<format>_body.py``; ``read_error`` returns None for a body not shaped like its errors.
-    path_suffixes: endpoint paths a request of this format ends with (``/chat/completions``); a
-        route's formats are told from its URLs by these.
+    path_suffixes: endpoint paths a request of this format ends with (``/chat/completions``,
+        ``:generateContent``); a route's formats are told from its URLs by these.
+    route_suffixes: further route URLs the format is told from, for a format whose endpoints hold
+        the model in the path: a route names the collection above them (``/models``).
     key_env: the environment variable that holds an upstream key by default.
     auth_header, auth_prefix: how the upstream key is sent (``authorization: Bearer <key>``).
     credential_headers, credential_query: where a client of this format may carry its own
         credential (every format's are removed from every matched request).
+    query_params: query parameters of this format's own API (``alt``): a route to an upstream of
+        another format does not forward a client's.
     provider_header_prefixes: headers that belong to this provider's API (``anthropic-``): they
         reach an upstream of the same format only.
     default_headers: set on every request to an upstream of this format unless the route sets them.
@@ -82,6 +86,8 @@ class Format:
     auth_prefix: str = ""
     credential_headers: frozenset[str] = frozenset()
     credential_query: frozenset[str] = frozenset()
+    query_params: frozenset[str] = frozenset()
+    route_suffixes: tuple[str, ...] = ()
     provider_header_prefixes: tuple[str, ...] = ()
     default_headers: Mapping[str, str] = field(default_factory=dict)
     request_id_header: str = ""
@@ -95,6 +101,10 @@ class Format:
         """Whether an endpoint path (query ignored) is this format's."""
         path = path.split("?", 1)[0].rstrip("/")
         return path.endswith(self.path_suffixes)
+
+    def claims_route(self, path: str) -> bool:
+        """Whether a route URL's path (an endpoint, or a collection of them) is this format's."""
+        return self.claims_path(path) or path.split("?", 1)[0].rstrip("/").endswith(self.route_suffixes)
 
     def credential(self, key: str) -> tuple[str, str]:
         """The header that carries ``key`` to an upstream of this format."""
@@ -132,6 +142,10 @@ class Registry:
         """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
         return next((f for f in self._formats.values() if f.claims_path(path)), None)
 
+    def for_route(self, path: str) -> Format | None:
+        """The format a route URL's path implies: an endpoint's, else a collection's (``/models``)."""
+        return self.for_path(path) or next((f for f in self._formats.values() if f.claims_route(path)), None)
+
     @property
     def id_prefixes(self) -> tuple[str, ...]:
         return tuple(f.id_prefix for f in self._formats.values() if f.id_prefix)
@@ -146,7 +160,8 @@ class Registry:
 
     @property
     def credential_query(self) -> frozenset[str]:
-        names: set[str] = set()
+        """Every query parameter any client may carry a credential in (plus the generic ones)."""
+        names = {"key", "api_key", "api-key"}
         for f in self._formats.values():
             names |= f.credential_query
         return frozenset(names)
