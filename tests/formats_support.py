@@ -1036,6 +1036,8 @@ class Adapter:
     client_status: the status a client of the format sees for an upstream status.
     render_request, check_request, trace: a :class:`Conversation` as a request; the SDK request
         types and the API's documented rules; the tool calls and results of a request, in order.
+    expressible: the canonical error type a client of the format can tell an error of a type as.
+    request_path: the path a client sends a request to, for a format that says model or stream there.
     route_path: the endpoint path a route of this format matches or sends to (``/v1/messages``).
     base_url: the SDK client's base URL for a host.
     ask, follow_up, fail: the SDK client through a proxy (end to end): the weather question with
@@ -1057,6 +1059,8 @@ class Adapter:
     render_request: Callable[[Conversation], dict[str, Any]]
     check_request: Callable[[dict[str, Any]], None]
     trace: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    expressible: Callable[[str], str]
+    request_path: Callable[[bool], str]
     route_path: str
     base_url: Callable[[str], str]
     ask: Callable[[str, str, bool], View]
@@ -1080,6 +1084,8 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=anthropic_request,
         check_request=check_anthropic_request,
         trace=anthropic_trace,
+        expressible=lambda kind: kind,
+        request_path=lambda stream: "",
         route_path="/v1/messages",
         base_url=lambda host: f"http://{host}",
         ask=anthropic_ask,
@@ -1101,6 +1107,8 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=chat_request,
         check_request=check_openai_request,
         trace=chat_trace,
+        expressible=lambda kind: kind,
+        request_path=lambda stream: "",
         route_path="/v1/chat/completions",
         base_url=lambda host: f"http://{host}/v1",
         ask=chat_ask,
@@ -1122,6 +1130,8 @@ ADAPTERS: dict[str, Adapter] = {
         render_request=responses_request,
         check_request=check_responses_request,
         trace=responses_trace,
+        expressible=lambda kind: kind,
+        request_path=lambda stream: "",
         route_path="/v1/responses",
         base_url=lambda host: f"http://{host}/v1",
         ask=responses_ask,

@@ -210,8 +210,8 @@ def test_empty_key_env_sends_no_key(tmp_path: Path) -> None:
         ("[[route]]\nmatch='/v1/messages'\nupstream='http://h:99999/v1/messages'\n", ["'upstream'", "port"]),
         ("[[route]]\nmatch='/v1/x'\nupstream='http://h/v1/messages'\n", ["'match'", "client_format"]),
         (
-            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nclient_format='gemini'\n",
-            ["'client_format'", "'gemini'", "openai-responses"],
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nclient_format='cohere'\n",
+            ["'client_format'", "'cohere'", "openai-responses"],
         ),
         (
             "[[route]]\nname='x'\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\napi_key_env='NOPE_KEY'\n",
