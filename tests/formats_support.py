@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -896,6 +897,7 @@ CLIENT_KEYS = {
     "anthropic": "sk-ant-CLIENT-anthropic-key",
     "openai-chat": "sk-CLIENT-openai-chat-key",
     "openai-responses": "sk-CLIENT-openai-responses-key",
+    "gemini": "CLIENT-gemini-key",
 }
 
 
@@ -1018,6 +1020,450 @@ def responses_follow_up(base: str, proxy: str, first: View, result: str) -> View
     return _response_view(client.responses.create(model="gpt-x", input=items, tools=RESPONSES_TOOLS))
 
 
+# ================================================================ gemini
+
+# The google-genai SDK judges: its response types validate every chunk (unknown fields forbidden)
+# and its client, over a mock transport, parses the stream; the accumulation below follows the
+# mapping docs/gemini.md documents (thought parts, signatures and crosswire's envelope, call ids).
+GEMINI_FINISH = {"STOP": "end_turn", "MAX_TOKENS": "max_tokens"}
+GEMINI_REFUSALS = {"SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
+GEMINI_ENVELOPE = b"crosswire.thought:"  # docs/gemini.md: thinking from another provider, for a Gemini client
+
+
+def _genai_client(handler: Callable[[Any], Any], proxy: str | None = None, base: str = "http://127.0.0.1:9") -> Any:
+    """A google-genai client: over a mock transport answering with ``handler``, or through a proxy.
+    The mock one is made once (a client builds SSL contexts: a third of a second) and reused."""
+    from google import genai
+    from google.genai import types
+
+    if proxy is not None:
+        options = types.HttpOptions(base_url=base, httpx_client=httpx.Client(proxy=proxy), timeout=20_000)
+        return genai.Client(api_key=CLIENT_KEYS["gemini"], http_options=options)
+    _MOCK["handler"] = handler
+    if "client" not in _MOCK:
+        transport = httpx.MockTransport(lambda request: _MOCK["handler"](request))
+        options = types.HttpOptions(base_url=base, httpx_client=httpx.Client(transport=transport), timeout=20_000)
+        _MOCK["client"] = genai.Client(api_key=CLIENT_KEYS["gemini"], http_options=options)
+    return _MOCK["client"]
+
+
+_MOCK: dict[str, Any] = {}
+
+
+def _genai_http() -> Any:
+    """google-genai takes an httpx client (3.x also an httpx2 one)."""
+    return httpx
+
+
+def _sdk_signature(value: Any) -> str:
+    import base64
+
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else ""
+
+
+def _unwrap(signature: str) -> dict[str, str] | None:
+    import base64
+
+    try:
+        raw = base64.b64decode(signature)
+    except ValueError:
+        return None
+    return json.loads(raw[len(GEMINI_ENVELOPE) :]) if raw.startswith(GEMINI_ENVELOPE) else None
+
+
+def _gemini_accumulate(chunks: list[Any], first_frame: str) -> View:
+    """A Gemini client's view of the chunks the SDK parsed (docs/gemini.md, the mapping)."""
+    import hashlib
+
+    view = View()
+    text: list[str] = []
+    last_thought = False  # the part before was thought text, not yet signed
+    calls = 0
+    finish = None
+    blocked = None
+    usage = None
+    stem = ""
+    for n, chunk in enumerate(chunks):
+        if n == 0:
+            stem = chunk.response_id or hashlib.sha256(first_frame.encode()).hexdigest()[:12]
+        if chunk.usage_metadata is not None:
+            usage = chunk.usage_metadata
+        if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
+            blocked = chunk.prompt_feedback.block_reason
+        for candidate in chunk.candidates or ():
+            if candidate.finish_reason:
+                finish = candidate.finish_reason.value
+            for part in (candidate.content.parts if candidate.content else None) or ():
+                signature = _sdk_signature(part.thought_signature)
+                wrapped = _unwrap(signature) if signature else None
+                if part.thought:
+                    if part.text:
+                        if last_thought and not view.thinking[-1][1]:
+                            view.thinking[-1] = (view.thinking[-1][0] + part.text, "")
+                        else:
+                            view.thinking.append((part.text, ""))
+                        last_thought = True
+                    if signature and last_thought:
+                        view.thinking[-1] = (view.thinking[-1][0], signature)
+                    continue
+                if wrapped is not None:
+                    if "redacted" in wrapped:
+                        view.redacted.append(wrapped["redacted"])
+                    elif last_thought and not view.thinking[-1][1] and view.thinking[-1][0] == wrapped["thinking"]:
+                        view.thinking[-1] = (wrapped["thinking"], wrapped["signature"])
+                    else:
+                        view.thinking.append((wrapped["thinking"], wrapped["signature"]))
+                elif signature:
+                    if last_thought and not view.thinking[-1][1]:
+                        view.thinking[-1] = (view.thinking[-1][0], signature)
+                    else:
+                        view.thinking.append(("", signature))
+                last_thought = False
+                if part.text:
+                    text.append(part.text)
+                elif part.function_call is not None:
+                    call = part.function_call
+                    call_id = call.id or f"gcall_{stem}_{calls}"  # docs/gemini.md: the ids crosswire invents
+                    calls += 1
+                    view.calls.append((call_id, call.name, call.args or {}))
+    if text:
+        view.parts = [("text", "".join(text))]
+    if blocked:
+        view.stop = "refusal"
+    elif finish is not None:
+        stop = "refusal" if finish in GEMINI_REFUSALS else GEMINI_FINISH.get(finish, "end_turn")
+        view.stop = "tool_use" if view.calls and stop == "end_turn" else stop
+    if usage is not None:
+        cached = usage.cached_content_token_count or 0
+        thoughts = usage.thoughts_token_count or 0
+        view.usage = {
+            "input": (usage.prompt_token_count or 0) + (usage.tool_use_prompt_token_count or 0),
+            "cached": cached,
+            "output": (usage.candidates_token_count or 0) + thoughts,
+            "reasoning": thoughts,
+        }
+    return view
+
+
+def _frames(body: bytes) -> list[str]:
+    """The data of each SSE frame, as the SDK reads it."""
+    text = body.decode().replace("\r\n", "\n")
+    return [
+        "\n".join(line[6:] for line in frame.split("\n") if line.startswith("data: ")) for frame in text.split("\n\n")
+    ]
+
+
+def _validate_chunks(body: bytes) -> None:
+    """Every chunk is a GenerateContentResponse the SDK's types accept (unknown fields forbidden)."""
+    from google.genai import types
+
+    for data in _frames(body):
+        if data and not data.startswith('{"error"'):
+            types.GenerateContentResponse.model_validate(json.loads(data))
+
+
+def gemini_view(body: bytes) -> View:
+    """google-genai's ``generate_content_stream`` over ``body``, every chunk validated by its types."""
+    from google.genai import errors
+
+    frames = [f for f in _frames(body) if f]
+    try:
+        _validate_chunks(body)
+    except json.JSONDecodeError:
+        return View(error=UNDECODABLE)
+    client = _genai_client(
+        lambda request: _genai_http().Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    try:
+        chunks = list(client.models.generate_content_stream(model="m", contents="hi"))
+    except errors.APIError as exc:
+        return View(error=exc.message)
+    except (json.JSONDecodeError, errors.UnknownApiResponseError):
+        return View(error=UNDECODABLE)
+    return _gemini_accumulate(chunks, frames[0] if frames else "")
+
+
+def gemini_body_view(body: dict[str, Any]) -> View:
+    from google.genai import types
+
+    types.GenerateContentResponse.model_validate(body)
+    client = _genai_client(lambda request: _genai_http().Response(200, json=body))
+    return _gemini_accumulate([client.models.generate_content(model="m", contents="x")], json.dumps(body))
+
+
+def keep_gemini(view: View) -> View:
+    """One stream of text (refusals are text, ended by SAFETY); a completed turn stops for its calls."""
+    out = keep_responses(view)
+    text = "".join(t for _, t in view.parts)
+    out.parts = [("text", text)] if text else []
+    out.thinking = [(t, sig) for t, sig in view.thinking if t or sig]
+    if view.stop == "max_tokens" and out.calls:  # a call cut short is no object Gemini can carry (docs/gemini.md)
+        call_id, name, _ = out.calls[-1]
+        out.calls[-1] = (call_id, name, "arguments cut short")
+    return out
+
+
+def gemini_fixtures() -> dict[str, bytes]:
+    return {f"gemini/{f.name}": f.read_bytes() for f in sorted((FIXTURES_DIR / "gemini").glob("*.sse"))}
+
+
+_GEMINI_FINISHES = {"max_tokens": "MAX_TOKENS", "refusal": "SAFETY"}
+
+
+def _gemini_usage(u: dict[str, int]) -> dict[str, Any]:
+    out = {"promptTokenCount": u["input"] + u["cache"], "candidatesTokenCount": u["output"]}
+    if u["cache"]:
+        out["cachedContentTokenCount"] = u["cache"]
+    return {**out, "totalTokenCount": u["input"] + u["cache"] + u["output"]}
+
+
+def _gemini_chunk(a: Answer, parts: list[Any], **candidate: Any) -> dict[str, Any]:
+    content = {"content": {"parts": parts, "role": "model"}} if parts else {}
+    return {"candidates": [{**content, **candidate, "index": 0}], "modelVersion": "gemini-x", "responseId": a.id}
+
+
+def gemini_sse(a: Answer) -> bytes:
+    """Text fragments one chunk each; calls whole, parallel ones in one chunk; usage on the last."""
+    chunks: list[dict[str, Any]] = []
+    calls: list[Any] = []
+    for part in a.parts:
+        if part[0] == "text":
+            chunks += [_gemini_chunk(a, [{"text": t}]) for t in part[1]]
+        else:
+            calls.append({"functionCall": {"id": part[1], "name": part[2], "args": _args("".join(part[3]))}})
+            continue
+        if calls:
+            chunks.insert(len(chunks) - len(part[1]), _gemini_chunk(a, calls))
+            calls = []
+    final = _gemini_chunk(a, calls, finishReason=_GEMINI_FINISHES.get(a.stop, "STOP"))
+    chunks.append({**final, "usageMetadata": _gemini_usage(a.usage)})
+    return "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode()
+
+
+def gemini_response(a: Answer) -> dict[str, Any]:
+    parts: list[Any] = []
+    for part in a.parts:
+        if part[0] == "text":
+            parts.append({"text": "".join(part[1])})
+        else:
+            parts.append({"functionCall": {"id": part[1], "name": part[2], "args": _args("".join(part[3]))}})
+    chunk = _gemini_chunk(a, parts, finishReason=_GEMINI_FINISHES.get(a.stop, "STOP"))
+    return {**chunk, "usageMetadata": _gemini_usage(a.usage)}
+
+
+# canonical type -> (HTTP status, google.rpc status), as Gemini's troubleshooting guide lists them
+GEMINI_ERRORS = {
+    "invalid_request_error": (400, "INVALID_ARGUMENT"),
+    "authentication_error": (401, "UNAUTHENTICATED"),
+    "billing_error": (429, "RESOURCE_EXHAUSTED"),
+    "permission_error": (403, "PERMISSION_DENIED"),
+    "not_found_error": (404, "NOT_FOUND"),
+    "request_too_large": (400, "INVALID_ARGUMENT"),
+    "rate_limit_error": (429, "RESOURCE_EXHAUSTED"),
+    "api_error": (500, "INTERNAL"),
+    "timeout_error": (504, "DEADLINE_EXCEEDED"),
+    "overloaded_error": (503, "UNAVAILABLE"),
+}
+_GEMINI_KINDS = {
+    status: kind for kind, (_, status) in GEMINI_ERRORS.items() if kind not in ("billing_error", "request_too_large")
+}
+
+
+def gemini_error(kind: str, text: str) -> tuple[dict[str, Any], int]:
+    code, status = GEMINI_ERRORS[kind]
+    return {"error": {"code": code, "message": text, "status": status}}, code
+
+
+def gemini_expressible(kind: str) -> str:
+    """Gemini says exhausted quota and billing alike, and a too-large request is INVALID_ARGUMENT."""
+    return {"billing_error": "rate_limit_error", "request_too_large": "invalid_request_error"}.get(kind, kind)
+
+
+def _gemini_seen(exc: Any) -> Seen:
+    return Seen(exc.code, exc.message or "", _GEMINI_KINDS.get(exc.status))
+
+
+def gemini_error_seen(body: Any, status: int) -> Seen:
+    from google.genai import errors
+
+    client = _genai_client(lambda request: _genai_http().Response(status, json=body))
+    try:
+        client.models.generate_content(model="m", contents="x")
+    except errors.APIError as exc:
+        return _gemini_seen(exc)
+    raise AssertionError("the google-genai SDK accepted an error body")
+
+
+def _gemini_declaration() -> dict[str, Any]:
+    return {"name": TOOL_NAME, "description": "Weather", "parametersJsonSchema": TOOL_SCHEMA}
+
+
+def gemini_request(conv: Conversation) -> dict[str, Any]:
+    contents: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for turn in conv.turns:
+        if turn[0] == "user":
+            parts = [
+                {"text": v} if k == "text" else {"fileData": {"mimeType": "image/png", "fileUri": v}}
+                for k, v in turn[1]
+            ]
+            contents.append({"role": "user", "parts": parts})
+        elif turn[0] == "assistant":
+            parts = [{"text": turn[1]}] if turn[1] else []
+            for i, n, args in turn[2]:
+                names[i] = n
+                parts.append({"functionCall": {"id": i, "name": n, "args": args}})
+            contents.append({"role": "model", "parts": parts})
+        else:
+            parts = [
+                {"functionResponse": {"id": i, "name": names[i], "response": {"output": text}}} for i, text in turn[1]
+            ]
+            if turn[2]:
+                parts.append({"text": turn[2]})
+            contents.append({"role": "user", "parts": parts})
+    body: dict[str, Any] = {"contents": contents, "generationConfig": {"maxOutputTokens": conv.max_tokens}}
+    if conv.system:
+        body["systemInstruction"] = {"parts": [{"text": s} for s in conv.system]}
+    if conv.tools:
+        body["tools"] = [{"functionDeclarations": [_gemini_declaration()]}]
+    return body
+
+
+_GEMINI_FIELDS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings"}
+_GEMINI_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+
+
+def check_gemini_request(body: dict[str, Any]) -> None:
+    """The SDK's types for every part of the body (unknown fields forbidden), the bytes its client
+    would send for the same request, and the API's documented conversation rules."""
+    from google.genai import types
+
+    assert set(_camel_keys(body)) <= _GEMINI_FIELDS, set(body) - _GEMINI_FIELDS
+    contents = [types.Content.model_validate(c) for c in body["contents"]]
+    config: dict[str, Any] = dict(body.get("generationConfig") or {})
+    for key in ("systemInstruction", "tools", "toolConfig", "safetySettings"):
+        if key in body:
+            config[key] = body[key]
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: Any) -> Any:
+        seen.append(json.loads(request.content))
+        return _genai_http().Response(
+            200, json={"candidates": [{"content": {"parts": [{"text": "ok"}], "role": "model"}}]}
+        )
+
+    sdk_config = types.GenerateContentConfig.model_validate(config)
+    _genai_client(handler).models.generate_content(model="m", contents=contents, config=sdk_config)
+    assert [_sent(b) for b in seen] == [_sent(body)], "the SDK would send something else"
+    check_gemini_rules(body)
+
+
+# Fields whose values are the user's data (arguments, schemas): their keys are never renamed.
+_GEMINI_DATA = {"args", "response", "parametersJsonSchema", "parameters", "responseJsonSchema", "responseSchema"}
+
+
+def _sent(body: dict[str, Any]) -> dict[str, Any]:
+    """A request as the API reads it: either spelling of a field, an empty generationConfig (the SDK
+    sends one for a config without its fields) as none."""
+    out = _camel_keys(body)
+    if out.get("generationConfig") == {}:
+        del out["generationConfig"]
+    return out  # type: ignore[no-any-return]
+
+
+def _camel_keys(value: Any) -> Any:
+    """The API takes snake_case and camelCase field names alike (the SDK sends some of each)."""
+    if isinstance(value, list):
+        return [_camel_keys(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        key = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+        out[key] = item if key in _GEMINI_DATA else _camel_keys(item)
+    return out
+
+
+def check_gemini_rules(body: dict[str, Any]) -> None:
+    contents = body["contents"]
+    assert contents and contents[0]["role"] == "user", "the conversation starts with the user"
+    for i, content in enumerate(contents):
+        assert content["role"] in ("user", "model") and content["parts"], f"contents[{i}]"
+        responses = [p["functionResponse"] for p in content["parts"] if "functionResponse" in p]
+        if responses:
+            assert i and contents[i - 1]["role"] == "model", "function responses answer the model turn before"
+            calls = [p["functionCall"] for p in contents[i - 1]["parts"] if "functionCall" in p]
+            assert len(responses) == len(calls), "as many function responses as the turn before made calls"
+            assert sorted(r["name"] for r in responses) == sorted(c["name"] for c in calls)
+            assert all(r.get("id") == c.get("id") for r, c in zip(responses, calls, strict=True) if c.get("id"))
+    for tool in body.get("tools", []):
+        for declaration in tool.get("functionDeclarations", []):
+            assert _GEMINI_NAME.fullmatch(declaration["name"])
+            schema = declaration.get("parametersJsonSchema", {"type": "object"})
+            assert schema.get("type") == "object" and "$schema" not in schema
+    assert len((body.get("generationConfig") or {}).get("stopSequences", [])) <= 5
+
+
+def gemini_trace(body: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for content in body["contents"]:
+        for part in content["parts"]:
+            for key, kind in (("functionCall", "use"), ("functionResponse", "result")):
+                if key in part:
+                    out.append((kind, part[key].get("id") or f"name:{part[key]['name']}"))
+    return out
+
+
+def gemini_request_path(stream: bool) -> str:
+    return "/v1beta/models/gemini-x:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")
+
+
+def _gemini_config() -> Any:
+    from google.genai import types
+
+    declaration = types.FunctionDeclaration(
+        name=TOOL_NAME, description="Weather for a city", parameters_json_schema=TOOL_SCHEMA
+    )
+    return types.GenerateContentConfig(tools=[types.Tool(function_declarations=[declaration])])
+
+
+def gemini_ask(base: str, proxy: str, stream: bool) -> View:
+    client = _genai_client(lambda request: None, proxy=proxy, base=base)
+    contents = [{"role": "user", "parts": [{"text": QUESTION}]}]
+    if stream:
+        chunks = list(
+            client.models.generate_content_stream(model="gemini-x", contents=contents, config=_gemini_config())
+        )
+    else:
+        chunks = [client.models.generate_content(model="gemini-x", contents=contents, config=_gemini_config())]
+    return _gemini_accumulate(chunks, "")
+
+
+def gemini_follow_up(base: str, proxy: str, first: View, result: str) -> View:
+    parts: list[Any] = [{"text": t} for _, t in first.parts]
+    parts += [{"functionCall": {"id": i, "name": n, "args": args}} for i, n, args in first.calls]
+    responses = [{"functionResponse": {"id": i, "name": n, "response": {"output": result}}} for i, n, _ in first.calls]
+    contents = [
+        {"role": "user", "parts": [{"text": QUESTION}]},
+        {"role": "model", "parts": parts},
+        {"role": "user", "parts": responses},
+    ]
+    client = _genai_client(lambda request: None, proxy=proxy, base=base)
+    return _gemini_accumulate(
+        [client.models.generate_content(model="gemini-x", contents=contents, config=_gemini_config())], ""
+    )
+
+
+def gemini_fail(base: str, proxy: str, stream: bool) -> Seen:
+    from google.genai import errors
+
+    try:
+        gemini_ask(base, proxy, stream)
+    except errors.APIError as exc:
+        return _gemini_seen(exc)
+    raise AssertionError("the google-genai client did not fail")
+
+
 # ================================================================ the table
 
 
@@ -1137,5 +1583,28 @@ ADAPTERS: dict[str, Adapter] = {
         ask=responses_ask,
         follow_up=responses_follow_up,
         fail=lambda base, proxy, stream: _openai_fail(responses_ask, base, proxy, stream),
+    ),
+    "gemini": Adapter(
+        name="gemini",
+        stream_view=gemini_view,
+        body_view=gemini_body_view,
+        keep=keep_gemini,
+        streams=gemini_fixtures,
+        split_streams=("gemini/thinking_signature.sse", "gemini/parallel_calls.sse", "gemini/error_midstream.sse"),
+        render_stream=gemini_sse,
+        render_body=gemini_response,
+        render_error=gemini_error,
+        error_seen=gemini_error_seen,
+        client_status=lambda status: 503 if status == 529 else status,
+        render_request=gemini_request,
+        check_request=check_gemini_request,
+        trace=gemini_trace,
+        expressible=gemini_expressible,
+        request_path=gemini_request_path,
+        route_path="/v1beta/models",
+        base_url=lambda host: f"http://{host}",
+        ask=gemini_ask,
+        follow_up=gemini_follow_up,
+        fail=gemini_fail,
     ),
 }
