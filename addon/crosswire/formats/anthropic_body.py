@@ -23,6 +23,7 @@ NAME = "anthropic"
 MIN_THINKING_BUDGET = 1024
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 CONTINUE_PLACEHOLDER = "(continue)"
+BILLING_HEADER = "x-anthropic-billing-header:"
 
 # Top-level request fields this module reads; anything else is reported as dropped.
 _REQUEST_FIELDS = {
@@ -53,7 +54,14 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         for i, block in enumerate(objects(system, "system")):
             if block.get("type") != "text":
                 raise RequestRejected(f"system[{i}].type: expected 'text'", f"system[{i}].type")
-            req.system.append(get(block, "text", str, f"system[{i}]", required=True))
+            text = get(block, "text", str, f"system[{i}]", required=True)
+            if text.startswith(BILLING_HEADER):
+                warn(
+                    "Claude Code's in-band x-anthropic-billing-header system block not sent (it is for Anthropic "
+                    "only, and changes on every request, which defeats the upstream's prompt caching)"
+                )
+                continue
+            req.system.append(text)
     stop = get(body, "stop_sequences", list, "")
     req.stop = strings(stop, "stop_sequences") if stop else []
     metadata = get(body, "metadata", dict, "")
@@ -66,8 +74,10 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     for i, raw in enumerate(messages):
         path = f"messages[{i}]"
         role = get(raw, "role", str, path, required=True)
-        if role not in ("user", "assistant"):
-            raise RequestRejected(f"{path}.role: expected 'user' or 'assistant', got {role!r}", f"{path}.role")
+        if role not in ("user", "assistant", "system"):  # system: mid-conversation instructions (a beta)
+            raise RequestRejected(
+                f"{path}.role: expected 'user', 'assistant' or 'system', got {role!r}", f"{path}.role"
+            )
         content = get(raw, "content", (str, list), path, required=True)
         turn = Turn(role)
         if isinstance(content, str):
@@ -78,6 +88,8 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
                 read = _read_block(block, f"{path}.content[{j}]", warn)
                 if read is not None:
                     turn.content.append(read)
+        if role == "system" and any(b.kind != "text" for b in turn.content):
+            raise RequestRejected(f"{path}.content: a system message may only hold text", f"{path}.content")
         req.messages.append(turn)
     if cache_control or (isinstance(system, list) and any("cache_control" in b for b in system)):
         warn("cache_control markers dropped (openai caches prompts automatically)")
@@ -233,9 +245,13 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         warn("response_format json_object approximated by a system instruction (anthropic has no JSON mode)")
     max_tokens = req.max_tokens if req.max_tokens is not None else options.max_tokens
     out: dict[str, Any] = {"model": options.map_model(req.model), "max_tokens": max_tokens}
+    turns = [t for t in req.messages if t.role != "system"]
+    if len(turns) < len(req.messages):
+        warn("system messages inside the conversation were folded into the system prompt (anthropic has none)")
+        system += ["".join(b.text for b in t.content) for t in req.messages if t.role == "system"]
     if system:
         out["system"] = "\n\n".join(system)
-    out["messages"] = _write_turns(req.messages, warn)
+    out["messages"] = _write_turns(turns, warn)
     if req.stop:
         out["stop_sequences"] = list(req.stop)
     temperature, top_p = req.temperature, req.top_p
@@ -256,6 +272,12 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         if top_p is not None and top_p < 0.95:
             warn("top_p below 0.95 cannot be set together with anthropic extended thinking: dropped")
             top_p = None
+    cap = options.max_output_tokens
+    if cap is not None and out["max_tokens"] > cap:  # the default, or raised to make room for thinking
+        out["max_tokens"] = cap
+        if thinking is not None and thinking >= cap:
+            warn(f"max_output_tokens {cap} leaves no room for anthropic extended thinking: not enabled")
+            del out["thinking"]
     if temperature is not None:
         out["temperature"] = temperature
     if top_p is not None:
@@ -264,6 +286,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["stream"] = True
     if req.user is not None:
         out["metadata"] = {"user_id": req.user}
+    if req.verbosity is not None:
+        warn("verbosity has no anthropic equivalent: dropped")
+    if req.prompt_cache_key is not None:
+        warn("prompt_cache_key has no anthropic equivalent (anthropic caches by cache_control): dropped")
     if req.tools:
         out["tools"] = [_write_tool(tool) for tool in req.tools]
         choice = dict(req.tool_choice or {"type": "auto"})
@@ -281,8 +307,8 @@ def _write_tool(tool: Tool) -> dict[str, Any]:
     if tool.description is not None:
         out["description"] = tool.description
     out["input_schema"] = tool.parameters or {"type": "object", "properties": {}}
-    if tool.strict is not None:
-        out["strict"] = tool.strict
+    if tool.strict:  # strict: false is the default, and some anthropic-compatible servers refuse the field
+        out["strict"] = True
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import StreamSink, Usage
+from ..events import CUSTOM_TOOL_PARAMETER, StreamSink, ToolOrigin, Usage, parse_tool_input
 from ..options import Options
 from . import base
 from .base import Warn, log
@@ -78,6 +78,30 @@ def call_item_id(call_id: str) -> str:
         if call_id.startswith(prefix) and len(call_id) > len(prefix):
             return "fc_" + call_id[len(prefix) :]
     return "fc_" + call_id
+
+
+def call_item(
+    item_id: str, call_id: str, name: str, arguments: str, status: str, origin: ToolOrigin | None
+) -> dict[str, Any]:
+    """A tool call output item, in the client's own shape: a ``function_call`` (with its
+    ``namespace`` when the client's tool had one), or a ``custom_tool_call`` whose text input is
+    the one string parameter of the function the upstream called."""
+    if origin is None:
+        return {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": name}  # fmt: skip
+    if origin.kind == "custom":
+        value = parse_tool_input(arguments) if arguments else {}
+        text = value.get(CUSTOM_TOOL_PARAMETER) if isinstance(value, dict) else None
+        if not isinstance(text, str):  # the model did not fill the parameter: its arguments are the text
+            text = arguments if not isinstance(value, dict) else "" if not value else orjson.dumps(value).decode()
+        item = {"id": item_id, "type": "custom_tool_call", "status": status, "call_id": call_id,
+                "name": origin.name, "input": text}  # fmt: skip
+    else:
+        item = {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": origin.name}  # fmt: skip
+    if origin.namespace:
+        item["namespace"] = origin.namespace
+    return item
 
 
 def _error_fields(raw: Any) -> tuple[str, str]:
@@ -460,6 +484,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._signature: list[str] = []
         self._summary = False  # a summary part was opened for the thinking block
         self._call: tuple[str, str] = ("", "")
+        self._origin: ToolOrigin | None = None
         self._data = ""
         self._delta_prefix = b""
 
@@ -509,17 +534,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if kind == "tool_use":
             call_id = id or f"call_{position}"
             self._call = (call_id, name)
+            self._origin = self.options.tool_origins.get(name)
             self._item_id = call_item_id(call_id)
-            item = {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": "in_progress",
-                "arguments": "",
-                "call_id": call_id,
-                "name": name,
-            }
+            item = call_item(self._item_id, call_id, name, "", "in_progress", self._origin)
             self._set_delta(
-                "response.function_call_arguments.delta",
+                "response.custom_tool_call_input.delta"
+                if item["type"] == "custom_tool_call"
+                else "response.function_call_arguments.delta",
                 b'"item_id":%s,"output_index":%d' % (orjson.dumps(self._item_id), position),
             )
         else:  # thinking and redacted_thinking: a reasoning item
@@ -572,7 +593,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     def tool_input(self, index: int, fragment: str) -> None:
         if self._kind == "tool_use" and index == self._index and fragment:
             self._buf.append(fragment)
-            self._delta(fragment)
+            if not (self._origin and self._origin.kind == "custom"):  # a custom call's text is whole at the end
+                self._delta(fragment)
 
     def thinking(self, index: int, text: str) -> None:
         if self._kind != "thinking" or index != self._index or not text:
@@ -609,20 +631,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             self._msg_parts.append(orjson.dumps(part))
             return
         if kind == "tool_use":
-            if not text:  # a call without arguments still has an (empty) object of them
-                text = "{}"
-                self._delta(text)
             call_id, name = self._call
             ids = {"item_id": self._item_id, "output_index": self._position}
-            self._event("response.function_call_arguments.done", {**ids, "name": name, "arguments": text})
-            item: dict[str, Any] = {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": status,
-                "arguments": text,
-                "call_id": call_id,
-                "name": name,
-            }
+            custom = self._origin is not None and self._origin.kind == "custom"
+            if not text and not custom:  # a call without arguments still has an (empty) object of them
+                text = "{}"
+                self._delta(text)
+            item: dict[str, Any] = call_item(self._item_id, call_id, name, text, status, self._origin)
+            if custom:
+                self._delta(item["input"])
+                self._event("response.custom_tool_call_input.done", {**ids, "input": item["input"]})
+            else:
+                done = {**ids, "name": item["name"], "arguments": text}
+                self._event("response.function_call_arguments.done", done)
         elif kind == "thinking":
             summary = []
             if self._summary:
