@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -53,10 +54,12 @@ def version(name: str) -> str:
     return str(json.loads((CLI_DIR / "node_modules" / manifest / "package.json").read_text())["version"])
 
 
-def block_others(*hosts: str) -> tuple[str, ...]:
-    """mitmdump options answering 403 to every host but ``hosts`` (they are routed by crosswire)."""
-    keep = " & ".join(f"!~d {h}" for h in hosts)
-    return ("--set", f"block_list=:{keep}:403", "--set", "flow_detail=1")
+def block_others(url: str) -> tuple[str, ...]:
+    """mitmdump options answering 403 to every request but a POST to ``url`` (the routed endpoint):
+    nothing the CLI tries (its other endpoints, telemetry, a WebSocket upgrade) leaves the machine,
+    and each attempt is in mitmdump's log."""
+    keep = f'~m POST & ~u "^{re.escape(url)}"'
+    return ("--set", f"block_list=#!({keep})#403", "--set", "flow_detail=1")  # "#": the URL has colons
 
 
 @dataclass

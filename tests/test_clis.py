@@ -91,9 +91,7 @@ def claude_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: An
         match = "https://api.anthropic.com/v1/messages" if mode == "proxy" else "/v1/messages"
         config = routes_file(tmp, match, p.url(), model_map={"*": model}, **route)
         if mode == "proxy":
-            proxy = Mitmdump(
-                tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others("api.anthropic.com")
-            )
+            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others(match))
             env = clis.proxy_env(proxy)
         else:
             proxy = Mitmdump(tmp, "--mode", f"reverse:{p.upstream.url()}", "--set", f"crosswire_config={config}")
@@ -124,6 +122,11 @@ def test_claude_code_to_gpt_4o(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- Codex
 
 
+# No analytics, no update check: nothing but the model API (what the CLI still tries is blocked).
+CODEX_QUIET = """check_for_update_on_startup = false
+[analytics]
+enabled = false
+"""
 CODEX_PROVIDER = """model_provider = "crosswire"
 [model_providers.crosswire]
 name = "crosswire"
@@ -139,13 +142,11 @@ def codex_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: Any
         match = "https://api.openai.com/v1/responses" if mode == "proxy" else "/v1/responses"
         config = routes_file(tmp, match, p.url(), model_map={"*": model}, **route)
         if mode == "proxy":
-            proxy = Mitmdump(
-                tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others("api.openai.com")
-            )
-            env, toml = clis.proxy_env(proxy), ""
+            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others(match))
+            env, toml = clis.proxy_env(proxy), CODEX_QUIET
         else:
             proxy = Mitmdump(tmp, "--mode", f"reverse:{p.upstream.url()}", "--set", f"crosswire_config={config}")
-            env, toml = {}, CODEX_PROVIDER.format(url=proxy.url)
+            env, toml = {}, CODEX_PROVIDER.format(url=proxy.url) + CODEX_QUIET
         try:
             result = clis.codex(tmp, "Run the test command and tell me what it printed.", env, toml)
         finally:

@@ -559,7 +559,7 @@ class Crosswire:
         flow.comment = f"crosswire {route.name}: {route.client_format} -> {route.upstream_format}" + (
             " (answered by crosswire)" if live.answered_locally else ""
         )
-        self._debug("%s: %s", route.name, flow.comment)
+        self._debug("%s", flow.comment)  # the comment names the route already
 
 
 def reconvert(flow: http.HTTPFlow, routes: list[Route]) -> bool:

@@ -87,6 +87,8 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     instructions = get(body, "instructions", str, "")
     if instructions:
         req.system.append(instructions)
+    _read_reasoning(body, req)
+    _read_text(body, req)  # before the input: its configuration_update items override these
     stateful = any(key in req.native for key in (*_STATE_FIELDS, "prompt"))
     items = get(body, "input", (str, list), "", required=not stateful)
     if isinstance(items, str):
@@ -94,8 +96,6 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     elif items is not None:
         _read_input(objects(items, "input"), req, options, warn)
     _read_tools(body, req, options)
-    _read_reasoning(body, req)
-    _read_text(body, req)
     return req
 
 
@@ -166,6 +166,8 @@ def _read_input(items: list[dict[str, Any]], req: Request, options: Options, war
             _turn(req, "assistant").content.append(call)
         elif kind == "additional_tools":  # Codex: tools announced inside the conversation
             _read_tool_list(get(raw, "tools", list, path, required=True), f"{path}.tools", req, options)
+        elif kind == "configuration_update":  # Codex: request settings changed inside the conversation
+            _read_configuration_update(raw, path, req, warn)
         elif kind in ("function_call_output", "custom_tool_call_output"):
             result = Block("tool_result", id=get(raw, "call_id", str, path, required=True))
             output = get(raw, "output", (str, list), path, required=True)
@@ -183,6 +185,21 @@ def _read_input(items: list[dict[str, Any]], req: Request, options: Options, war
             warn(f"{path}: item_reference dropped (crosswire cannot resolve stored items)")
         else:
             warn(f"openai-responses {kind!r} input item has no equivalent: dropped")
+
+
+def _read_configuration_update(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
+    """The settings a ``configuration_update`` item carries apply to the request (a later one wins)."""
+    for key, value in raw.items():
+        if key in ("type", "id"):
+            continue
+        if key == "reasoning" and isinstance(value, dict) and set(value) <= {"effort", "summary", "context"}:
+            effort = get(value, "effort", str, f"{path}.reasoning")
+            if effort is not None:
+                req.reasoning_effort = effort
+        elif key == "text" and isinstance(value, dict) and set(value) <= {"verbosity"}:
+            req.verbosity = get(value, "verbosity", str, f"{path}.text")
+        else:
+            warn(f"{path}: configuration_update setting {key!r} has no equivalent: dropped")
 
 
 def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
