@@ -358,9 +358,6 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for turn in turns:
         content = [b for b in (_write_block(block, warn) for block in turn.content) if b is not None]
-        if turn.role == "assistant":
-            # the API wants thinking to open an assistant turn
-            content.sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
         if not content:
             continue
         if messages and messages[-1]["role"] == turn.role:
@@ -370,6 +367,8 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     for message in messages:
         if message["role"] == "user":  # tool results must open the user turn that answers the calls
             message["content"].sort(key=lambda b: 0 if b["type"] == "tool_result" else 1)
+        else:  # the API wants thinking to open an assistant turn
+            message["content"].sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
     if not messages or messages[0]["role"] != "user":
         warn("the conversation does not start with a user message: a placeholder user turn was added")
         messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})

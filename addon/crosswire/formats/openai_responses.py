@@ -65,7 +65,11 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     total_out = usage.get("output_tokens", 0)
     return {
         "input_tokens": total_in,
-        "input_tokens_details": {"cached_tokens": cache_read},
+        # cache_write_tokens: required by the SDK's ResponseUsage (anthropic's cache creation)
+        "input_tokens_details": {
+            "cached_tokens": cache_read,
+            "cache_write_tokens": usage.get("cache_creation_input_tokens", 0),
+        },
         "output_tokens": total_out,
         "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
         "total_tokens": total_in + total_out,

@@ -510,21 +510,18 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
             items.append({"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments})
         elif block.kind == "thinking":
-            if not block.signature and not block.id.startswith("rs_"):
-                warn("thinking without encrypted content cannot be sent to openai-responses: dropped")
+            # A reasoning item needs its own rs_ id (the API requires one); an invented one names
+            # an item the API never made (with store: false it looks the id up and fails).
+            if not block.id.startswith("rs_"):
+                warn("thinking without its openai-responses reasoning item id cannot be sent back: dropped")
                 continue
-            # the client's own rs_ id when it had one; never an invented one (with store: false the
-            # API looks an id up and fails), the encrypted content carries the reasoning instead
-            item: dict[str, Any] = {"type": "reasoning"}
-            if block.id:
-                item["id"] = block.id
+            item: dict[str, Any] = {"type": "reasoning", "id": block.id}
             item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
             if block.signature:
                 item["encrypted_content"] = block.signature
             items.append(item)
         elif block.kind == "redacted_thinking":
-            # only ever an Anthropic upstream's, which the marker brings back to it
-            items.append({"type": "reasoning", "summary": [], "encrypted_content": REDACTED_PREFIX + block.data})
+            warn("redacted_thinking cannot be sent to openai-responses (it has no reasoning item id): dropped")
         else:
             warn(f"{block.kind} in an assistant message has no openai-responses equivalent: dropped")
     flush()
