@@ -365,10 +365,12 @@ def start() -> list[dict[str, Any]]:
     ]
 
 
-def usage(input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+def usage(
+    input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0, written: int = 0
+) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached},
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input_tokens + output_tokens,
@@ -679,7 +681,7 @@ def test_error_makes_the_sdk_raise_and_fails_the_response() -> None:
 
 def test_truncated_upstream_is_an_error() -> None:
     log = EventLog()
-    reader = openai_responses.StreamReader(log, lambda message: None)
+    reader = openai_responses.OpenAIResponsesStreamReader(log, lambda message: None)
     for sse in CrosswireDecoder().feed(FIXTURES["truncated"]):
         reader.event(sse.event, sse.data)
     reader.close()
