@@ -82,6 +82,16 @@ def test_thinking_drop_implies_no_reasoning_request() -> None:
         assert "reasoning_effort" not in body and "reasoning" not in body
 
 
+def test_tool_search_results_and_deferred_tools_reach_openai() -> None:
+    body = orjson.loads(orjson.dumps(CLAUDE[1]))
+    body["messages"][-1]["content"][0]["content"] = [{"type": "tool_reference", "tool_name": "WebFetch"}]
+    body["tools"].append({"name": "WebFetch", "input_schema": {"type": "object"}, "defer_loading": True})
+    out = convert_request("anthropic", "openai-chat", body, opts("gpt-5"))
+    check_chat(out.body)
+    assert out.body["messages"][-1]["content"] == "Tool WebFetch is now available."
+    assert "WebFetch" in [t["function"]["name"] for t in out.body["tools"]]
+
+
 def test_tool_result_is_error_says_so_in_the_output() -> None:
     body = orjson.loads(orjson.dumps(CLAUDE[1]))
     body["messages"][-1]["content"][0].update(is_error=True, content="Exit code 1")

@@ -149,6 +149,9 @@ def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
                     image = _read_image(inner, inner_path, warn)
                     if image is not None:
                         result.content.append(image)
+                elif inner_kind == "tool_reference":  # Claude Code's tool search found a deferred tool
+                    name = get(inner, "tool_name", str, inner_path, required=True)
+                    result.content.append(Block("text", text=f"Tool {name} is now available."))
                 else:
                     warn(f"{inner_kind!r} block inside a tool_result cannot be converted: dropped")
         return result
