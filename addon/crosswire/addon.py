@@ -501,6 +501,8 @@ class Crosswire:
             return
         redact(live.route, flow.request.headers)
         message = flow.error.msg if flow.error else "unknown error"
+        if live.adapter is not None and live.adapter.converter is not None:
+            live.warn(live.adapter.converter.warnings)  # what the stream had said before it broke
         live.warnings.append(f"flow failed: {message}")
         upstream = None
         if flow.response is not None and live.upstream_head is not None:
