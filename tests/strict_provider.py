@@ -540,10 +540,15 @@ class StrictProvider:
         self.script.calls_made += 1
         return _answer(self.fmt, model, stream, None, call, n)
 
+    def _bearer_for_anthropic(self, received: Received) -> bool:
+        """Anthropic takes its key as a bearer token too (the anthropic SDK 1.x sends it so)."""
+        bearer = received.headers.get("authorization") == f"Bearer {self.auth[1]}"
+        return self.fmt == "anthropic" and self.auth[0] == "x-api-key" and bearer
+
     def _check(self, received: Received) -> dict[str, Any]:
         if received.method != "POST" or received.path.split("?")[0] != self.path:
             raise Refused(404, f"fake provider: no endpoint {received.method} {received.path}")
-        if received.headers.get(self.auth[0]) != self.auth[1]:
+        if received.headers.get(self.auth[0]) != self.auth[1] and not self._bearer_for_anthropic(received):
             raise Refused(401, f"Incorrect API key provided (expected in the {self.auth[0]} header).")
         try:
             body = orjson.loads(received.body)

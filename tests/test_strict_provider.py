@@ -102,7 +102,7 @@ REFUSED = [
     ("openai-responses", {"model": "gpt-4o", "input": "x", "max_output_tokens": 20000}, "at most 16384"),
     ("openai-responses", {"model": "gpt-5", "input": [
         {"type": "function_call_output", "call_id": "c9", "output": "x"}]}, "No tool call found"),
-    ("openai-responses", {"model": "gpt-5", "input": [{"type": "configuration_update"}]}, "configuration_update"),
+    ("openai-responses", {"model": "gpt-5", "input": [{"type": "bogus_item"}]}, "bogus_item"),
     ("openai-responses", {"model": "gpt-5", "input": "x", "thinking": {"type": "enabled"}}, "thinking"),
     ("openai-responses", {"model": "gpt-5", "store": False, "input": [
         {"type": "reasoning", "id": "rs_invented", "summary": []}]}, "not found"),

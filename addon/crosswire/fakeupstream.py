@@ -210,7 +210,9 @@ class FakeUpstream:
             self.sent_last_piece_at.clear()
 
     def start(self) -> FakeUpstream:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
+        # a short poll: stop() returns within 50 ms (tests start and stop many of these)
+        serve = lambda: self._server.serve_forever(poll_interval=0.05)  # noqa: E731
+        self._thread = threading.Thread(target=serve, name="fake-upstream", daemon=True)
         self._thread.start()
         return self
 
