@@ -142,6 +142,6 @@ def codex(tmp: Path, prompt: str, env: dict[str, str], config: str = "", *args: 
     return run([str(cli("codex")), "exec", "--skip-git-repo-check", *args, prompt], full, work)
 
 
-def keep_home(tmp: Path) -> None:
+def remove_home(tmp: Path) -> None:
     """Throwaway homes can be large (caches): remove them once a run is judged."""
     shutil.rmtree(tmp / "home", ignore_errors=True)

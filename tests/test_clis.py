@@ -102,7 +102,7 @@ def claude_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: An
             proxy.stop()
         out = result.json().get("result", "") if result.stdout.strip().startswith("{") else result.stdout
         judge(result, p, proxy, clis.CLIENT_KEY_CLAUDE, out)
-    clis.keep_home(tmp)
+    clis.remove_home(tmp)
 
 
 @pytest.mark.parametrize("upstream", ["openai-chat", "openai-responses"])
@@ -152,7 +152,7 @@ def codex_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: Any
         finally:
             proxy.stop()
         judge(result, p, proxy, clis.CLIENT_KEY_CODEX, result.stdout)
-    clis.keep_home(tmp)
+    clis.remove_home(tmp)
 
 
 def test_codex_to_anthropic_by_proxy(tmp_path: Path) -> None:
