@@ -196,7 +196,8 @@ def test_command_needs_no_api_key(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     # no progress lines off a terminal, for a run this short
-    assert run.stderr == "crosswire: 1 flow: 1 converted, 0 skipped, 0 failed\n  converted 1: anthropic -> openai-chat\n"
+    summary = "crosswire: 1 flow: 1 converted, 0 skipped, 0 failed\n  converted 1: anthropic -> openai-chat\n"
+    assert run.stderr == summary
 
 
 class _Terminal(stdio.StringIO):

@@ -142,7 +142,7 @@ def cmd_flows_show(args: argparse.Namespace) -> int:
 
     from .flowshow import show_file
 
-    return show_file(Path(args.input), sys.stdout, detail=args.detail)
+    return show_file(Path(args.input), sys.stdout, args.detail)
 
 
 def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
