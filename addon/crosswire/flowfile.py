@@ -40,6 +40,7 @@ _CANDIDATE = re.compile(rb"(?<![0-9])(\d{1,12}):")
 # In a HAR: a whole JSON string, a bracket, or a lone quote (a string that continues past the buffer).
 _HAR_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|"')
 _COLON = re.compile(rb"\s*:")
+NOT_A_FLOW = "not the start of a flow"
 
 
 class NotARecording(ValueError):
@@ -89,8 +90,9 @@ class Recording:
             for item in items:
                 found = True
                 yield item
-        if not found and self.unreadable:
-            raise NotARecording(f"{self.path}: not a mitmproxy flow file or a HAR file ({self.unreadable[0].reason})")
+        first = self.unreadable[0] if self.unreadable else None
+        if not found and first is not None and first.start == 0 and first.reason == NOT_A_FLOW:
+            raise NotARecording(f"{self.path}: not a mitmproxy flow file or a HAR file (it does not start like one)")
 
     # --- flow files -------------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ class Recording:
             head = fo.read(13)
             match = _LENGTH.match(head)
             if match is None:
-                pos = self._resync(fo, pos, number, "not the start of a flow")
+                pos = self._resync(fo, pos, number, NOT_A_FLOW)
                 continue
             data_start = pos + match.end()
             end = data_start + int(match.group(1)) + 1  # after the closing '}'
@@ -112,7 +114,7 @@ class Recording:
             fo.seek(data_start)
             item = head[: match.end()] + fo.read(end - data_start)
             if item[-1:] != b"}":
-                pos = self._resync(fo, pos, number, "not the start of a flow")
+                pos = self._resync(fo, pos, number, NOT_A_FLOW)
                 continue
             number += 1
             try:
