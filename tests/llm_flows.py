@@ -3,6 +3,7 @@ answers in each provider's documented shape (tests/canned.py), and fixed timesta
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,16 @@ def write(path: Path, flows: list[Any]) -> Path:
 def read(path: Path) -> list[Any]:
     with open(path, "rb") as f:
         return list(io.FlowReader(f).stream())
+
+
+def write_many(path: Path, count: int) -> Path:
+    """A recording of ``count`` calls (the four of :func:`anthropic_calls` in turn, a few KB each),
+    written one at a time: making it holds no more than one flow either."""
+    calls = anthropic_calls()
+    with open(path, "wb") as f:
+        writer = io.FlowWriter(f)
+        for number in range(count):
+            flow = calls[number % len(calls)]
+            flow.id = str(uuid.UUID(int=number))
+            writer.add(flow)
+    return path

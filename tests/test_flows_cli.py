@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 from crosswire import cli, flows
-from mitmproxy import io
+from llm_flows import read, write
 from mitmproxy.test import tflow
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
@@ -22,19 +22,6 @@ FLOWS = ROOT / "flows"
 NAMES = ["text", "thinking", "tool_call", "stream_error", "rate_limited"]
 ROUTE = "/v1/chat/completions -> http://127.0.0.1:1/v1/messages"  # any anthropic upstream: nothing is sent
 BIN = Path(sys.executable).parent
-
-
-def read(path: Path) -> list[Any]:
-    with open(path, "rb") as f:
-        return list(io.FlowReader(f).stream())
-
-
-def write(path: Path, flow_list: list[Any]) -> Path:
-    with open(path, "wb") as f:
-        writer = io.FlowWriter(f)
-        for flow in flow_list:
-            writer.add(flow)
-    return path
 
 
 def convert(

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from . import contentview, formats
+from . import contentview
 from .routes import ANTHROPIC_VERSION, CREDENTIAL_HEADERS, format_for_path
 
 ENDPOINTS = {
@@ -34,10 +34,6 @@ CREDENTIAL_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_to
 REDACTED = "[redacted by crosswire: client credential]"
 
 _ANSWER_OBJECTS = {"chat.completion": "openai-chat", "response": "openai-responses"}
-
-
-def names() -> list[str]:
-    return list(formats.FORMATS)
 
 
 def path_format(path: str) -> str | None:

@@ -79,7 +79,10 @@ def header() -> str:
 
 def row(call: Call) -> str:
     text = line(cells(call))
-    return text + (f"  route {call.route}" if call.route else "")
+    if not call.route:
+        return text
+    # route names read "route 'claude'"; a one-line route's is its quoted line; offline ones say what they are
+    return text + "  " + (f"route {call.route}" if call.route.startswith(("'", '"')) else call.route)
 
 
 def _request_summary(call: Call) -> str:
