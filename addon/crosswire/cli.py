@@ -172,7 +172,7 @@ def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         help="a route, as crosswire_route (repeatable; after the --config routes, first match wins)",
     )
     conv.add_argument("--config", metavar="FILE", help="a TOML routes file, as crosswire_config")
-    names = list(formats.FORMATS)
+    names = list(formats.FORMATS.names)
     conv.add_argument("--to", dest="target", choices=names, help="rewrite every LLM API call into this format")
     conv.add_argument(
         "--from",
@@ -245,11 +245,11 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crosswire",
-        description="Translate LLM API traffic between anthropic, openai-chat and openai-responses.",
+        description=f"Translate LLM API traffic between {', '.join(formats.FORMATS.names)}.",
     )
     parser.add_argument("--version", action="version", version=f"crosswire {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    names = list(formats.FORMATS)
+    names = list(formats.FORMATS.names)
     conv = sub.add_parser(
         "convert",
         help="convert an SSE stream or a JSON body from one format to another",

@@ -198,7 +198,7 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
         return Outcome("failed", "the answer's body is not in the recording", (source, target))
 
     try:
-        request = bodies.convert_request(source, target, ex.body, options)
+        request = bodies.convert_request(source, target, ex.body, options, path)
     except bodies.RequestRejected as exc:
         return Outcome("failed", f"the request cannot be made in {target}: {exc.message}", (source, target))
     warnings = list(request.warnings)
@@ -211,7 +211,8 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
         created=int(flow.response.timestamp_start or flow.request.timestamp_start or 0) or None,
         include_usage=flowformats.include_usage(target, request.body),
     )
-    route = _route(source, target, url)
+    target_path = flowformats.endpoint_path(url.path, source, target, request.model, request.stream)
+    route = _route(source, target, url, target_path)
     status, headers, body, answer_warnings = convert_body(
         route, ex.status, _headers(ex.response_headers), ex.response_body, answer_options
     )
@@ -221,7 +222,7 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
     warnings += [w for w in answer_warnings if w not in warnings]
 
     previous = _client_view(flow) if through_crosswire else None
-    _rewrite_request(flow, url, source, target, request.body)
+    _rewrite_request(flow, url, source, target, target_path, request)
     resp = flow.response
     if status != resp.status_code:
         resp.reason = http.status_codes.RESPONSES.get(status, "") if resp.http_version.startswith("HTTP/1") else ""
@@ -267,13 +268,13 @@ def _port(url: SplitResult) -> int:
     return url.port or (443 if url.scheme.lower() == "https" else 80)
 
 
-def _route(source: str, target: str, url: SplitResult) -> Route:
+def _route(source: str, target: str, url: SplitResult, target_path: str) -> Route:
     """The route a live crosswire would have used: a ``target`` client sent to the recorded upstream."""
     scheme = url.scheme.lower()
     upstream = Upstream(scheme, (url.hostname or "").lower(), _port(url), url.path)
     return Route(
         name=f"flows convert --to {target}",
-        match=URLPattern(None, "", None, flowformats.ENDPOINTS[target]),
+        match=URLPattern(None, "", None, target_path.split("?", 1)[0]),
         upstream=upstream,
         client_format=target,
         upstream_format=source,
@@ -281,7 +282,9 @@ def _route(source: str, target: str, url: SplitResult) -> Route:
     )
 
 
-def _rewrite_request(flow: http.HTTPFlow, url: SplitResult, source: str, target: str, body: dict[str, Any]) -> None:
+def _rewrite_request(
+    flow: http.HTTPFlow, url: SplitResult, source: str, target: str, path: str, request: bodies.Converted
+) -> None:
     """The request a ``target`` client sends for ``body`` to the recorded provider's host (or, for a
     format's official API, the target's)."""
     req = flow.request
@@ -289,10 +292,9 @@ def _rewrite_request(flow: http.HTTPFlow, url: SplitResult, source: str, target:
     scheme = url.scheme.lower()
     port = _port(url) if host == (url.hostname or "").lower() else 443
     authority = host if port == DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    req.url = f"{scheme}://{authority}{flowformats.endpoint_path(url.path, source, target)}"
+    req.url = f"{scheme}://{authority}{path}"
     req.host_header = authority
-    stream = flowformats.request_streams(body)
     http1 = req.http_version.startswith("HTTP/1")
-    req.headers = _headers(flowformats.client_request_headers(target, authority, stream, http1))
-    req.raw_content = orjson.dumps(body)
+    req.headers = _headers(flowformats.client_request_headers(target, authority, request.stream, http1))
+    req.raw_content = orjson.dumps(request.body)
     req.headers["content-length"] = str(len(req.raw_content))

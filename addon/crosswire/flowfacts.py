@@ -102,7 +102,7 @@ def read_answer(fmt: str, path: str, status: int, content_type: str, body: bytes
     try:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        message = bodies.BODY_FORMATS[fmt].read_response(data, Options(), warn)
+        message = formats.get(fmt).read_response(data, Options(), warn)
     except Exception as exc:
         return Assembled(fmt, Message(), 0, [f"the answer could not be read as {fmt}: {exc}"], streamed=False)
     return Assembled(fmt, message, 0, warnings, streamed=False)

@@ -1,8 +1,9 @@
-"""What the flow-file tools (``crosswire flows convert --to``, ``export``, ``show``) know about formats.
+"""What the flow-file tools (``crosswire flows convert --to``, ``export``, ``show``) ask about formats.
 
-Kept in this one module so it moves to the format registry in one step: each format's endpoint, the
-host its official API answers on, the headers its own client sends, and how a recorded exchange
-tells which format it is in (path first, then the answer's shape, then the request's).
+Most of it is the format registry's (:data:`crosswire.formats.FORMATS`: endpoint suffixes, default
+and credential headers, whether a request asks for usage, the upstream path a format wants); what
+the registry does not describe, because only recordings need it, is here: the host each format's
+official API answers on, and how a whole (non-streamed) answer body tells its format.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 from . import contentview
-from .routes import ANTHROPIC_VERSION, CREDENTIAL_HEADERS, format_for_path
+from .addon import _redacted
+from .formats import FORMATS
 
-ENDPOINTS = {
-    "anthropic": "/v1/messages",
-    "openai-chat": "/v1/chat/completions",
-    "openai-responses": "/v1/responses",
-}
 # A recording of a format's official API, converted, is addressed to the target's official API;
 # any other host (a local server, a gateway, a fake) is kept.
 OFFICIAL_HOSTS = {
@@ -27,36 +24,36 @@ OFFICIAL_HOSTS = {
     "openai-chat": "api.openai.com",
     "openai-responses": "api.openai.com",
 }
-# What that format's own client sends besides content-type and accept.
-CLIENT_HEADERS: dict[str, dict[str, str]] = {"anthropic": {"anthropic-version": ANTHROPIC_VERSION}}
-# Query parameters that carry a key (Gemini's ``key``, Azure-style gateways' ``api-key``...).
-CREDENTIAL_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
-REDACTED = "[redacted by crosswire: client credential]"
-
-_ANSWER_OBJECTS = {"chat.completion": "openai-chat", "response": "openai-responses"}
+# A whole answer's format, from its JSON: (field, value) pairs only that format's answers carry.
+ANSWER_MARKS = {
+    "anthropic": ("type", "message"),
+    "openai-chat": ("object", "chat.completion"),
+    "openai-responses": ("object", "response"),
+}
+# Query parameters that may carry a key, whatever the format (gateways use their own names too).
+CREDENTIAL_PARAMS = FORMATS.credential_query | {"key", "api_key", "api-key", "apikey", "access_token", "token"}
+REDACTED = _redacted("client credential")
+API_VERSION_PREFIX = "/v1"  # where an endpoint lives when the recorded path does not say
 
 
 def path_format(path: str) -> str | None:
     """The format a request path's endpoint implies (query ignored), or None."""
-    return format_for_path(path.split("?", 1)[0])
+    fmt = FORMATS.for_path(path)
+    return fmt.name if fmt else None
 
 
-def endpoint_path(source_path: str, source: str, target: str) -> str:
-    """The target's endpoint in place of the source's, keeping any prefix before it (a gateway's
-    ``/openai/v1/chat/completions`` becomes ``/openai/v1/messages``); the query is not kept: it
-    belongs to the source's API."""
+def endpoint_path(source_path: str, source: str, target: str, model: str = "", stream: bool = False) -> str:
+    """The target's endpoint in place of the source's, keeping the prefix before it (``/v1``, a
+    gateway's ``/openai/v1``); the source's query is not kept: it belongs to the source's API."""
     path = source_path.split("?", 1)[0].rstrip("/")
-    src, dst = ENDPOINTS[source], ENDPOINTS[target]
-    if path.endswith(src):
-        return path[: -len(src)] + dst
-    src_tail, dst_tail = src.removeprefix("/v1"), dst.removeprefix("/v1")
-    if path.endswith(src_tail):
-        return path[: -len(src_tail)] + dst_tail
-    return dst
+    suffix = next((s for s in FORMATS.get(source).path_suffixes if path.endswith(s)), None)
+    prefix = path[: -len(suffix)] if suffix else API_VERSION_PREFIX
+    target_format = FORMATS.get(target)
+    return target_format.request_target(prefix + target_format.path_suffixes[0], model, stream)
 
 
 def target_host(host: str, source: str, target: str) -> str:
-    return OFFICIAL_HOSTS[target] if host.lower() == OFFICIAL_HOSTS[source] else host
+    return OFFICIAL_HOSTS.get(target, host) if host.lower() == OFFICIAL_HOSTS.get(source) else host
 
 
 def is_sse(content_type: str) -> bool:
@@ -78,9 +75,7 @@ def answer_format(body: bytes, content_type: str, path: str = "") -> str | None:
     data = _json_object(body)
     if data is None:
         return None
-    if data.get("type") == "message" and isinstance(data.get("content"), list):
-        return "anthropic"
-    return _ANSWER_OBJECTS.get(str(data.get("object")))
+    return next((name for name, (key, value) in ANSWER_MARKS.items() if data.get(key) == value), None)
 
 
 def flow_format(method: str, path: str, status: int, content_type: str, body: bytes) -> str | None:
@@ -101,7 +96,7 @@ def flow_format(method: str, path: str, status: int, content_type: str, body: by
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Headers with every credential's value replaced (recordings keep no key)."""
-    return [(k, REDACTED if k.lower() in CREDENTIAL_HEADERS else v) for k, v in headers]
+    return [(k, REDACTED if k.lower() in FORMATS.credential_headers else v) for k, v in headers]
 
 
 def redact_url(url: str) -> str:
@@ -122,17 +117,10 @@ def client_request_headers(target: str, authority: str, stream: bool, http1: boo
         ("content-type", "application/json"),
         ("accept", "text/event-stream" if stream else "application/json"),
     ]
-    headers += list(CLIENT_HEADERS.get(target, {}).items())
+    headers += list(FORMATS.get(target).default_headers.items())
     return headers
 
 
-def request_streams(body: dict[str, Any]) -> bool:
-    return body.get("stream") is True
-
-
 def include_usage(target: str, body: dict[str, Any]) -> bool:
-    """An openai-chat answer carries the usage chunk only when the request asked for it."""
-    if target != "openai-chat":
-        return True
-    options = body.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
+    """Whether the converted request asks for usage in the answer (openai-chat: stream_options)."""
+    return FORMATS.get(target).client_wants_usage(body)

@@ -14,7 +14,7 @@ from typing import TextIO
 
 import orjson
 
-from . import bodies, contentview
+from . import contentview, formats
 from .addon import METADATA_KEY
 from .flowfacts import Call, call_of, read_answer
 from .flowfile import Recording
@@ -89,7 +89,7 @@ def _request_summary(call: Call) -> str:
     """What was asked: model, turns, tools, streaming (read with the format's request reader)."""
     body = call.flow.request.get_content(strict=False) or b""
     try:
-        request = bodies.BODY_FORMATS[call.format].read_request(orjson.loads(body), Options(), lambda _: None)
+        request = formats.get(call.format).read_request(orjson.loads(body), Options(), lambda _: None)
     except Exception as exc:
         return f"request: not readable as {call.format} ({exc})"
     facts = [
