@@ -423,3 +423,23 @@ def test_timestamps_make_the_conversion_deterministic(tmp_path: Path, capsys: py
     assert (tmp_path / "a.flow").read_bytes() == (tmp_path / "b.flow").read_bytes()
     first = read(tmp_path / "a.flow")[0].response.content.decode().splitlines()[0]
     assert orjson.loads(first[6:])["created"] == int(T0 + 0.26)
+
+
+def test_a_crosswire_recording_asked_for_in_its_providers_format_is_the_providers_exchange(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (recorded,) = read(ROOT / "flows" / "tool_call.flow")
+    upstream = recorded.metadata["crosswire"]
+    code, err = convert(capsys, ROOT / "flows" / "tool_call.flow", tmp_path / "out.flow", "--to", "anthropic")
+    assert code == 0, err
+    assert "converted 1: anthropic -> anthropic" in err
+    (out,) = read(tmp_path / "out.flow")
+    assert out.request.url == upstream["upstream_request"]["url"] and out.request.path == "/v1/messages"
+    assert out.request.raw_content == upstream["upstream_request"]["body"]
+    assert out.response.raw_content == upstream["upstream_response"]["body"]
+    status, view = sdk_view(
+        "anthropic", out.response.status_code, out.response.headers["content-type"], out.response.content
+    )
+    assert status == 200 and view.calls and view.calls[0][1] == "get_weather"
+    assert out.metadata["crosswire"]["previous_client"]["response"]["body"] == recorded.response.raw_content
+    assert "sk-" not in repr(out.get_state())  # the route's key stays redacted

@@ -190,6 +190,9 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
             return Outcome("skipped", "not an LLM API call")
     elif ex.method.upper() != "POST":
         return Outcome("skipped", "not an LLM API call")
+    if source == target and through_crosswire:  # the provider already spoke it: its exchange is the answer
+        assert isinstance(md, dict)
+        return _restore_provider_side(flow, ex, md)
     if source == target:
         return Outcome("skipped", f"already {target}")
     if ex.status == 0:  # a HAR entry for a request that got no answer
@@ -254,6 +257,36 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
     flow.marked = MARKER
     flow.comment = f"crosswire flows convert: {source} -> {target}"
     return Outcome("converted", pair=(source, target), warnings=warnings)
+
+
+def _restore_provider_side(flow: http.HTTPFlow, ex: _Exchange, md: dict[str, Any]) -> Outcome:
+    """A flow crosswire recorded, asked for in its provider's format: the provider's exchange as it was
+    recorded (key redacted), the client side it had kept as ``previous_client``."""
+    previous = _client_view(flow)
+    req, resp = flow.request, flow.response
+    assert resp is not None
+    req.method = ex.method
+    req.url = ex.url
+    req.headers = _headers(ex.headers)
+    req.raw_content = ex.body
+    resp.status_code, resp.reason = ex.status, ex.reason
+    resp.headers = _headers(ex.response_headers)
+    resp.headers.pop("content-encoding", None)  # the recorded body is decoded
+    resp.headers.pop("transfer-encoding", None)
+    resp.headers["content-length"] = str(len(ex.response_body))
+    resp.raw_content = ex.response_body
+    fmt = str(md.get("upstream_format"))
+    record = {
+        **md,
+        "route": f"flows convert --to {fmt}",
+        "client_format": fmt,
+        "warnings": [],
+        "converted_offline": True,
+    }
+    record["previous_client"] = previous
+    flow.metadata[METADATA_KEY] = record
+    flow.comment = f"crosswire flows convert: the {fmt} provider's exchange, as recorded"
+    return Outcome("converted", pair=(fmt, fmt))
 
 
 def _model(body: bytes) -> Any:
