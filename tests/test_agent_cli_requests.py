@@ -243,3 +243,43 @@ def test_each_warning_is_logged_once_per_flow(
     assert flow.request.url == "http://up.test/v1/chat/completions"  # no ?beta=true for another API
     lines = [r.getMessage() for r in caplog.records if "billing-header" in r.getMessage()]
     assert len(lines) == 1 and lines[0].startswith("crosswire: '/v1/messages -> http://up.test")
+
+
+# --- a Responses upstream's custom and namespaced calls, for another client (recorded Codex traffic) --
+
+
+def _anthropic_tool_uses(stream: bytes) -> list[tuple[str, Any]]:
+    events = [orjson.loads(data) for _, data in SSEDecoder().feed_pairs(stream)]
+    starts = {e["index"]: e["content_block"] for e in events if e["type"] == "content_block_start"}
+    args: dict[int, str] = {}
+    for e in events:
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta":
+            args[e["index"]] = args.get(e["index"], "") + e["delta"]["partial_json"]
+    return [(b["name"], orjson.loads(args.get(i) or "{}")) for i, b in starts.items() if b["type"] == "tool_use"]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 10_000])
+def test_responses_custom_and_namespaced_calls_reach_an_anthropic_client(chunk: int) -> None:
+    """What crosswire writes for Codex, read back as a Responses upstream's answer: the calls are
+    named as the converted request named the tools, the custom text is the `input` parameter."""
+    tricky = JS + ' "quoted" \\ and ünïcode\n'
+    up = anthropic_stream([], tool=("toolu_1", "functions__exec", [orjson.dumps({"input": tricky}).decode()]))
+    writer = StreamConverter("anthropic", "openai-responses", Options(tool_origins=ORIGINS))
+    responses_stream = writer.feed(up) + writer.close()
+    reader = StreamConverter("openai-responses", "anthropic", Options())
+    out = b"".join(reader.feed(responses_stream[i : i + chunk]) for i in range(0, len(responses_stream), chunk))
+    out += reader.close()
+    assert _anthropic_tool_uses(out) == [("functions__exec", {"input": tricky})]
+    whole = {
+        "id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-5",
+        "output": [
+            {"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_1", "name": "exec", "namespace": "functions",
+             "input": tricky},
+            {"type": "function_call", "id": "fc_2", "call_id": "call_2", "name": "sleep", "namespace": "clock",
+             "arguments": '{"ms": 5}'},
+        ],
+    }  # fmt: skip
+    message = convert_response("openai-responses", "anthropic", whole, Options()).body
+    uses = [(b["name"], b["input"]) for b in message["content"] if b["type"] == "tool_use"]
+    assert uses == [("functions__exec", {"input": tricky}), ("clock__sleep", {"ms": 5})]
+    assert message["stop_reason"] == "tool_use"

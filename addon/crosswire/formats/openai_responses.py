@@ -20,6 +20,7 @@ from ..events import CUSTOM_TOOL_PARAMETER, StreamSink, ToolOrigin, Usage, parse
 from ..options import Options
 from . import base
 from .base import Warn, log
+from .body_common import flat_tool_name
 
 NAME = "openai-responses"
 
@@ -171,6 +172,10 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 self._emitted = True
             else:
                 log.debug("crosswire: arguments delta for an item that is not an open function call")
+        elif kind == "response.custom_tool_call_input.delta":
+            if self._open_key == (self._output_index(data), -1) and self._open_kind == "tool_use":
+                self.sink.tool_input(self._open, _json_string_piece(str(data.get("delta", ""))))
+                self._emitted = True
         elif kind == "response.reasoning_summary_text.delta":
             self._reasoning_text(data, "summary", data.get("summary_index", 0), str(data.get("delta", "")))
         elif kind == "response.reasoning_text.delta":
@@ -346,11 +351,17 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._items[position] = itype
         if item.get("id"):
             self._item_index[str(item["id"])] = position
-        if itype == "function_call":
+        if itype in ("function_call", "custom_tool_call"):
             self._calls = True
             call_id = str(item.get("call_id") or item.get("id") or f"call_{position}")
-            index = self._open_block((position, -1), "tool_use", id=call_id, name=str(item.get("name", "")))
-            if item.get("arguments"):
+            name = flat_tool_name(item.get("namespace") or None, str(item.get("name", "")))
+            index = self._open_block((position, -1), "tool_use", id=call_id, name=name)
+            if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
+                self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
+                if item.get("input"):
+                    self.sink.tool_input(index, _json_string_piece(str(item["input"])))
+                    self._emitted = True
+            elif item.get("arguments"):
                 self.sink.tool_input(index, str(item["arguments"]))
                 self._emitted = True
         elif itype == "reasoning":
@@ -372,6 +383,12 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             if self._open_key == (position, -1):
                 if not self._emitted and item.get("arguments"):
                     self.sink.tool_input(self._open, str(item["arguments"]))
+                self._close_block()
+        elif itype == "custom_tool_call":
+            if self._open_key == (position, -1):
+                if not self._emitted and item.get("input"):
+                    self.sink.tool_input(self._open, _json_string_piece(str(item["input"])))
+                self.sink.tool_input(self._open, '"}')
                 self._close_block()
         elif itype == "reasoning":
             self._reasoning_item_done(position, item)
@@ -407,8 +424,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def _whole_item(self, position: int, item: dict[str, Any]) -> None:
         """An item that arrived complete (only in a done event or the final response)."""
         itype = str(item.get("type", ""))
-        if itype == "function_call":
-            self._item_added({"output_index": position, "item": {**item, "arguments": ""}})
+        if itype in ("function_call", "custom_tool_call"):
+            self._item_added({"output_index": position, "item": {**item, "arguments": "", "input": ""}})
             self._item_done({"output_index": position, "item": item})
         elif itype == "reasoning":
             self._items[position] = itype
@@ -726,6 +743,11 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         failed = self._response("failed", error={"code": code or openai_type, "message": message})
         failed["output"] = self._output()
         self._event("response.failed", {"response": failed})
+
+
+def _json_string_piece(text: str) -> str:
+    """A piece of a JSON string's contents (escaped, without quotes): pieces concatenate."""
+    return orjson.dumps(text).decode()[1:-1]
 
 
 def _summary(text: str) -> dict[str, str]:

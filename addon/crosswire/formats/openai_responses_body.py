@@ -587,9 +587,11 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
                     msg.content.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
                 else:
                     warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
-        elif kind == "function_call":
+        elif kind in ("function_call", "custom_tool_call"):
             calls = True
-            msg.content.append(_read_call(item, path, warn, arguments_required=False))
+            call = _read_call(item, path, warn, arguments_required=False)
+            call.name = flat_tool_name(get(item, "namespace", str, path), call.name)  # as the request named it
+            msg.content.append(call)
         elif kind == "reasoning":
             block = _reasoning(item, path)
             block.id = ""  # an item name of this response, not a part of the answer
