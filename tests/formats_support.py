@@ -143,10 +143,11 @@ def responses_view(body: bytes) -> View:
         return View(error=UNDECODABLE)
     if response is None:
         return view
-    return _response_view(response, encrypted, view)
+    return response_object_view(response, encrypted, view)
 
 
-def _response_view(response: Any, encrypted: dict[str, str] | None = None, view: View | None = None) -> View:
+def response_object_view(response: Any, encrypted: dict[str, str] | None = None, view: View | None = None) -> View:
+    """What a Responses client has from a (streamed or whole) SDK ``Response``."""
     view = view or View()
     for item in response.output:
         if item.type == "message":
@@ -179,7 +180,7 @@ def _response_view(response: Any, encrypted: dict[str, str] | None = None, view:
 
 
 def responses_body_view(body: dict[str, Any]) -> View:
-    return _response_view(openai_client(200, body).responses.create(model="m", input="x"))
+    return response_object_view(openai_client(200, body).responses.create(model="m", input="x"))
 
 
 # --- anthropic
@@ -195,13 +196,14 @@ def anthropic_view(body: bytes) -> View:
         return View(error=exc.body["error"]["message"])  # type: ignore[index]
     except json.JSONDecodeError:
         return View(error=UNDECODABLE)
-    view = _message_view(message)
+    view = message_view(message)
     if message.stop_reason is None:  # the SDK accumulates a stream cut short too: it never stopped
         view.stop = None
     return view
 
 
-def _message_view(message: Any) -> View:
+def message_view(message: Any) -> View:
+    """What an anthropic client has from a (streamed or whole) SDK ``Message``."""
     view = View()
     for block in message.content:
         if block.type == "text" and block.text:
@@ -228,7 +230,7 @@ def anthropic_body_view(body: dict[str, Any]) -> View:
     message = anthropic_client(200, body).messages.create(
         model="m", max_tokens=1, messages=[{"role": "user", "content": "x"}]
     )
-    return _message_view(message)
+    return message_view(message)
 
 
 # --- openai-chat
@@ -246,13 +248,14 @@ def chat_view(body: bytes) -> View:
         return View(error=exc.message)
     except json.JSONDecodeError:
         return View(error=UNDECODABLE)
-    view = _completion_view(completion)
+    view = completion_view(completion)
     if completion.choices[0].finish_reason is None:  # cut short before the choice finished
         view.stop = None
     return view
 
 
-def _completion_view(completion: Any) -> View:
+def completion_view(completion: Any) -> View:
+    """What an openai-chat client has from a (streamed or whole) SDK ``ChatCompletion``."""
     view = View()
     choice = completion.choices[0]
     message = choice.message
@@ -288,7 +291,7 @@ def _completion_view(completion: Any) -> View:
 
 
 def chat_body_view(body: dict[str, Any]) -> View:
-    return _completion_view(
+    return completion_view(
         openai_client(200, body).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     )
 
@@ -524,10 +527,12 @@ def start(**response: Any) -> list[dict[str, Any]]:
     ]
 
 
-def usage(input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
+def usage(
+    input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0, written: int = 0
+) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached},
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input_tokens + output_tokens,
@@ -918,9 +923,9 @@ def anthropic_ask(base: str, proxy: str, stream: bool) -> View:
     kwargs: dict[str, Any] = {"model": "claude-x", "max_tokens": 200, "tools": ANTHROPIC_TOOLS}
     kwargs["messages"] = [{"role": "user", "content": QUESTION}]
     if not stream:
-        return _message_view(client.messages.create(**kwargs))
+        return message_view(client.messages.create(**kwargs))
     with client.messages.stream(**kwargs) as s:
-        return _message_view(s.get_final_message())
+        return message_view(s.get_final_message())
 
 
 def anthropic_follow_up(base: str, proxy: str, first: View, result: str) -> View:
@@ -932,7 +937,7 @@ def anthropic_follow_up(base: str, proxy: str, first: View, result: str) -> View
         {"role": "assistant", "content": content},
         {"role": "user", "content": results},
     ]
-    return _message_view(
+    return message_view(
         _anthropic(base, proxy).messages.create(
             model="claude-x", max_tokens=200, messages=messages, tools=ANTHROPIC_TOOLS
         )
@@ -964,10 +969,10 @@ def chat_ask(base: str, proxy: str, stream: bool) -> View:
     client = _openai(base, proxy, "openai-chat")
     messages: list[Any] = [{"role": "user", "content": QUESTION}]
     if not stream:
-        return _completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
+        return completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
     usage = {"include_usage": True}
     with client.chat.completions.stream(model="gpt-x", messages=messages, tools=CHAT_TOOLS, stream_options=usage) as s:
-        return _completion_view(s.get_final_completion())
+        return completion_view(s.get_final_completion())
 
 
 def chat_follow_up(base: str, proxy: str, first: View, result: str) -> View:
@@ -982,7 +987,7 @@ def chat_follow_up(base: str, proxy: str, first: View, result: str) -> View:
         *({"role": "tool", "tool_call_id": i, "content": result} for i, _, _ in first.calls),
     ]
     client = _openai(base, proxy, "openai-chat")
-    return _completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
+    return completion_view(client.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS))
 
 
 def _openai_fail(ask: Callable[[str, str, bool], View], base: str, proxy: str, stream: bool) -> Seen:
@@ -1002,9 +1007,9 @@ RESPONSES_TOOLS[0]["strict"] = False
 def responses_ask(base: str, proxy: str, stream: bool) -> View:
     client = _openai(base, proxy, "openai-responses")
     if not stream:
-        return _response_view(client.responses.create(model="gpt-x", input=QUESTION, tools=RESPONSES_TOOLS))
+        return response_object_view(client.responses.create(model="gpt-x", input=QUESTION, tools=RESPONSES_TOOLS))
     with client.responses.stream(model="gpt-x", input=QUESTION, tools=RESPONSES_TOOLS) as s:
-        return _response_view(s.get_final_response())
+        return response_object_view(s.get_final_response())
 
 
 def responses_follow_up(base: str, proxy: str, first: View, result: str) -> View:
@@ -1017,7 +1022,7 @@ def responses_follow_up(base: str, proxy: str, first: View, result: str) -> View
     ]
     items += [{"type": "function_call_output", "call_id": i, "output": result} for i, _, _ in first.calls]
     client = _openai(base, proxy, "openai-responses")
-    return _response_view(client.responses.create(model="gpt-x", input=items, tools=RESPONSES_TOOLS))
+    return response_object_view(client.responses.create(model="gpt-x", input=items, tools=RESPONSES_TOOLS))
 
 
 # ================================================================ gemini
@@ -1608,3 +1613,6 @@ ADAPTERS: dict[str, Adapter] = {
         fail=gemini_fail,
     ),
 }
+
+
+VIEWS = {name: adapter.stream_view for name, adapter in ADAPTERS.items()}

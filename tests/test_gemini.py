@@ -417,7 +417,6 @@ def test_calls_and_responses_without_ids_get_consistent_invented_ones() -> None:
             {"contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"responseMimeType": "text/x.enum"}},
             "generationConfig",
         ),
-        ({"contents": [{"parts": [{"text": "x"}]}], "tools": [{"googleSearch": {}}]}, "tools[0].googleSearch"),
         ({"contents": [{"parts": [{"text": "x"}]}], "cachedContent": "cachedContents/abc"}, "cachedContent"),
         (
             {
@@ -433,6 +432,16 @@ def test_what_another_upstream_cannot_do_is_rejected_naming_it(body: dict[str, A
     with pytest.raises(RequestRejected) as info:
         convert_request("gemini", "anthropic", body, Options(model_map={"*": "c"}), path=GEMINI_PATH)
     assert info.value.param == param
+
+
+def test_built_in_tools_are_dropped_or_rejected_as_the_route_says() -> None:
+    body = {"contents": [{"parts": [{"text": "news?"}]}], "tools": [{"googleSearch": {}}]}
+    out = convert_request("gemini", "anthropic", body, Options(model_map={"*": "c"}), path=GEMINI_PATH)
+    assert "tools" not in out.body
+    assert out.warnings == ["tools[0]: the built-in tool 'googleSearch' can only run on a gemini upstream: dropped"]
+    with pytest.raises(RequestRejected) as info:
+        convert_request("gemini", "anthropic", body, Options(hosted_tools="reject"), path=GEMINI_PATH)
+    assert info.value.param == "tools[0].googleSearch"
 
 
 def test_snake_case_field_names_are_read() -> None:
@@ -569,6 +578,27 @@ def test_tool_choice_reaches_gemini() -> None:
     assert back["tool_choice"] == {"type": "function", "function": {"name": "f"}}
 
 
+def test_mid_conversation_instructions_and_openai_only_fields_reach_gemini_as_it_can_take_them() -> None:
+    body = {
+        "model": "g",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello."},
+            {"role": "developer", "content": "Answer in French."},
+            {"role": "user", "content": "and now?"},
+        ],
+        "verbosity": "low",
+        "prompt_cache_key": "k1",
+    }
+    out = convert_request("openai-chat", "gemini", body, Options())
+    check_gemini_request(out.body)
+    assert out.body["systemInstruction"] == {"parts": [{"text": "Be brief."}, {"text": "Answer in French."}]}
+    assert [c["role"] for c in out.body["contents"]] == ["user", "model", "user"]
+    assert "verbosity has no gemini equivalent: dropped" in out.warnings
+    assert any(w.startswith("prompt_cache_key has no gemini equivalent") for w in out.warnings)
+
+
 def test_a_request_without_a_model_is_rejected_for_gemini() -> None:
     with pytest.raises(RequestRejected, match="model_map"):
         convert_request(
@@ -648,7 +678,7 @@ def test_a_gemini_route_keeps_the_clients_key_and_alt_behind() -> None:
     )
     assert to_gemini.upstream_format == "gemini" and to_gemini.api_key_env == "GEMINI_API_KEY"
     assert to_gemini.upstream_path("/v1/messages?beta=true", "gemini-2.5-pro", True) == (
-        "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&beta=true"
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"  # Claude Code's ?beta=true is its own API's
     )
 
 

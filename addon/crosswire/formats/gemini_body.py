@@ -106,7 +106,7 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     for i, raw in enumerate(contents):
         _read_content(_proto(raw), f"contents[{i}]", i, req, warn)
     _read_generation(body, req, warn)
-    _read_tools(body, req, warn)
+    _read_tools(body, req, options, warn)
     for key, message, fatal in (
         ("safetySettings", "safetySettings have no equivalent: dropped", False),
         ("labels", "labels have no equivalent: dropped", False),
@@ -313,7 +313,7 @@ def _read_generation(body: dict[str, Any], req: Request, warn: Warn) -> None:
             req.foreign.append((f"{path}.{key}", f"{path}.{key} has no equivalent: dropped", False))
 
 
-def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
+def _read_tools(body: dict[str, Any], req: Request, options: Options, warn: Warn) -> None:
     for i, raw in enumerate(objects(get(body, "tools", list, "") or [], "tools")):
         tool, path = _proto(raw), f"tools[{i}]"
         for j, spec in enumerate(
@@ -333,7 +333,10 @@ def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
         for kind in sorted(tool.keys() - {"functionDeclarations"}):
             req.native.setdefault("tools", []).append({kind: tool[kind]})
             message = f"{path}: the built-in tool {kind!r} can only run on a gemini upstream"
-            req.foreign.append((f"{path}.{kind}", message, True))
+            if options.hosted_tools == "reject":
+                req.foreign.append((f"{path}.{kind}", message + " (the route has hosted_tools = 'reject')", True))
+            else:
+                req.foreign.append((f"{path}.{kind}", message + ": dropped", False))
     config = get(body, "toolConfig", dict, "")
     calling = get(_proto(config), "functionCallingConfig", dict, "toolConfig") if config is not None else None
     if calling is None:
@@ -361,9 +364,14 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         raise RequestRejected(
             "model: a gemini upstream needs a model name (it goes in the URL): set model_map", "model"
         )
-    out: dict[str, Any] = {"contents": _write_contents(req.messages, warn)}
-    if req.system:
-        out["systemInstruction"] = {"parts": [{"text": text} for text in req.system]}
+    system = list(req.system)
+    turns = [t for t in req.messages if t.role != "system"]
+    if len(turns) < len(req.messages):
+        warn("system messages inside the conversation were folded into the system instruction (gemini has none)")
+        system += ["".join(b.text for b in t.content) for t in req.messages if t.role == "system"]
+    out: dict[str, Any] = {"contents": _write_contents(turns, warn)}
+    if system:
+        out["systemInstruction"] = {"parts": [{"text": text} for text in system]}
     if req.tools:
         declarations = [_write_tool(tool) for tool in req.tools]
         out["tools"] = [{"functionDeclarations": declarations}]
@@ -389,6 +397,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             out[key] = req.native[key]
     if req.user is not None:
         warn("the end-user id has no gemini equivalent: dropped")
+    if req.verbosity is not None:
+        warn("verbosity has no gemini equivalent: dropped")
+    if req.prompt_cache_key is not None:
+        warn("prompt_cache_key has no gemini equivalent (gemini caches implicitly): dropped")
     return out
 
 
@@ -562,6 +574,15 @@ def _replay(msg: Message, sink: StreamSink) -> None:
     sink.end()
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole GenerateContentResponse: candidates, or a blocked prompt's feedback; not an error."""
+    return (
+        isinstance(body, dict)
+        and "error" not in body
+        and (isinstance(body.get("candidates"), list) or isinstance(body.get("promptFeedback"), dict))
+    )
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -596,11 +617,12 @@ FORMAT = Format(
     auth_header="x-goog-api-key",
     credential_headers=frozenset({"x-goog-api-key"}),
     credential_query=frozenset({"key"}),
-    query_params=frozenset({"alt"}),
     provider_header_prefixes=("x-goog-",),
     id_prefix="",
     stream_frame=gemini.is_stream_frame,
     stream_error_frame=gemini.is_error_frame,
+    response_body=is_response_body,
+    official_host="generativelanguage.googleapis.com",
     read_target=read_target,
     request_target=request_target,
 )
