@@ -120,3 +120,25 @@ def test_a_whole_answer_is_claimed_by_its_own_format_only(fmt: formats.Format) -
     assert [f.name for f in FORMATS if f.response_body(answer)] == [fmt.name]
     error, _ = fmt.write_error(ApiError("api_error", "boom"), 500)
     assert not any(f.response_body(error) for f in FORMATS)
+
+
+@pytest.mark.parametrize("target", list(FORMATS), ids=FORMATS.names)
+@pytest.mark.parametrize("source", list(FORMATS), ids=FORMATS.names)
+def test_a_recorded_endpoint_becomes_the_target_formats(source: formats.Format, target: formats.Format) -> None:
+    """Converting a recording addresses the target's endpoint (flowformats.endpoint_path), whatever
+    the two formats put in their paths; a format that reads the model and streaming from its path
+    reads back the ones the request has."""
+    from crosswire.flowformats import endpoint_path
+
+    def official(fmt: formats.Format, model: str, stream: bool) -> str:
+        first = fmt.path_suffixes[0]
+        return fmt.request_target("/v1" + first if first.startswith("/") else "/v1", model, stream)
+
+    recorded = official(source, "model-1", True)
+    path = endpoint_path(recorded, source.name, target.name, "model-2", True)
+    assert path == official(target, "model-2", True)
+    assert FORMATS.for_path(path) is target, path
+    assert target.read_target(path) in ((None, None), ("model-2", True))
+    if source.path_suffixes[0].startswith("/"):  # a path prefix of the source's (a gateway's) is kept
+        gateway = endpoint_path("/gw" + recorded, source.name, target.name, "model-2", False)
+        assert gateway.startswith("/gw/v1"), gateway
