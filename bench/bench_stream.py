@@ -108,10 +108,24 @@ def responses_text(n: int) -> Iterator[bytes]:
     )
 
 
+def gemini_text(n: int) -> Iterator[bytes]:
+    """streamGenerateContent?alt=sse: every chunk a whole GenerateContentResponse, usage at the end."""
+    tail = b'],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"BenchStream"}\n\n'
+    for i in range(n):
+        word = orjson.dumps(WORDS[i % len(WORDS)])
+        yield b'data: {"candidates":[{"content":{"parts":[{"text":' + word + b"}" + tail
+    yield (
+        b'data: {"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],'
+        b'"usageMetadata":{"promptTokenCount":25,"candidatesTokenCount":%d,"totalTokenCount":%d},'
+        b'"modelVersion":"gemini-2.5-flash","responseId":"BenchStream"}\n\n' % (n, n + 25)
+    )
+
+
 GENERATORS: dict[str, Callable[[int], Iterator[bytes]]] = {
     "anthropic": anthropic_text,
     "openai-chat": chat_text,
     "openai-responses": responses_text,
+    "gemini": gemini_text,
 }
 
 
