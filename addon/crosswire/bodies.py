@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from . import errors
-from .events import ERROR_STATUS, ApiError
+from .events import ERROR_STATUS, ApiError, Usage
 from .formats import anthropic_body, openai_chat_body, openai_responses_body
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
@@ -33,6 +33,7 @@ __all__ = [
     "convert_response",
     "error_body",
     "error_status",
+    "response_usage",
 ]
 
 log = logging.getLogger("crosswire")
@@ -55,6 +56,7 @@ class Converted:
     body: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     status: int = 200
+    usage: Usage = field(default_factory=dict)  # a response's canonical usage, as the source reported it
 
 
 def _format(name: str) -> ModuleType:
@@ -131,7 +133,7 @@ def convert_response(source: str, target: str, body: bytes | dict[str, Any], opt
         error = ApiError("api_error", f"crosswire could not convert the upstream {source} response: {text}")
         out, status = writer.write_error(error, 502)
         return Converted(out, warnings, status)
-    return Converted(out, warnings)
+    return Converted(out, warnings, usage=dict(message.usage))
 
 
 def convert_error(source: str, target: str, body: bytes | dict[str, Any], status: int, options: Options) -> Converted:
@@ -164,6 +166,17 @@ def _read_error(reader: ModuleType, body: bytes | dict[str, Any], status: int) -
     else:
         text = readable_text(orjson.dumps(body) if isinstance(body, dict) else body)
     return ApiError(kind, f"upstream returned HTTP {status}: {text}" if text else f"upstream returned HTTP {status}")
+
+
+def response_usage(source: str, body: bytes | dict[str, Any]) -> Usage:
+    """The canonical usage of a whole ``source`` response; empty when it cannot be read."""
+    try:
+        data = _json(body)
+        if isinstance(data, dict):
+            return dict(_format(source).read_response(data, Options(), lambda message: None).usage)
+    except Exception:  # a body the client got as it was: its usage is simply unknown
+        log.debug("crosswire: no usage in the %s response", source, exc_info=True)
+    return {}
 
 
 def error_status(source: str, body: bytes | dict[str, Any]) -> int | None:

@@ -29,7 +29,6 @@ class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
         self._index: dict[object, int] = {}  # source block index -> canonical index (skipped blocks absent)
-        self._blocks = 0
         self._open = -1  # canonical index of the open block, -1 when none
         self._text = sink.text  # bound once: called once per token
 
@@ -123,8 +122,8 @@ class AnthropicStreamReader(base.StreamReader):
             self.warn(f"anthropic {btype!r} content block has no equivalent in the target format: dropped")
             return
         self._close_block()
-        index = self._index[data.get("index")] = self._open = self._blocks
-        self._blocks += 1
+        index = self._index[data.get("index")] = self._open = self.blocks
+        self.blocks += 1
         sink = self.sink
         if btype == "text":
             sink.block_start(index, "text")
@@ -162,7 +161,6 @@ def _frame(event: str, payload: bytes) -> bytes:
 class AnthropicStreamWriter(base.StreamWriter):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._usage: Usage = {}
         self._stop: tuple[str, str | None] | None = None
         self._text_index = -1
         self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
@@ -171,7 +169,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         message: dict[str, Any] = {
             "id": base.derive_id(id, "msg_"),
             "type": "message",
@@ -221,7 +219,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self.out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % index)
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = (reason, sequence)
@@ -236,7 +234,7 @@ class AnthropicStreamWriter(base.StreamWriter):
     def write_end(self) -> None:
         self._ensure_started()
         reason, sequence = self._stop or ("end_turn", None)
-        usage = {"output_tokens": 0, **{k: v for k, v in self._usage.items() if k in USAGE_KEYS}}
+        usage = {"output_tokens": 0, **{k: v for k, v in self.reported_usage.items() if k in USAGE_KEYS}}
         payload = {
             "type": "message_delta",
             "delta": {"stop_reason": reason, "stop_sequence": sequence},

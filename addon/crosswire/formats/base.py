@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..events import StreamSink
+from ..events import StreamSink, Usage
 from ..options import Options
 
 log = logging.getLogger("crosswire")
@@ -39,6 +39,7 @@ class StreamReader:
         self.sink = sink
         self.warn = warn
         self.done = False  # ended or failed: later events are ignored
+        self.blocks = 0  # content blocks started so far (numbered 0, 1, 2… on the sink)
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
@@ -80,6 +81,7 @@ class StreamWriter(StreamSink):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.out: list[bytes] = []
+        self.reported_usage: Usage = {}  # what the source reported so far (message_start, usage): later wins
         self.finished = False  # an end or an error was written: nothing more is
         self.errored = False
         self._started = False  # message_start written

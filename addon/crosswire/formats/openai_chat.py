@@ -76,7 +76,6 @@ class OpenAIChatStreamReader(base.StreamReader):
         self._started = False
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_kind = ""
-        self._blocks = 0
         self._tools: dict[object, int] = {}  # openai tool_call index -> canonical block index
         self._stop: str | None = None
         self._refused = False
@@ -165,8 +164,8 @@ class OpenAIChatStreamReader(base.StreamReader):
         index = self._tools.get(position)
         if index is None:
             self._close_block()
-            index = self._tools[position] = self._open = self._blocks
-            self._blocks += 1
+            index = self._tools[position] = self._open = self.blocks
+            self.blocks += 1
             self._open_kind = "tool_use"
             call_id = call.get("id") or f"call_{position}"
             self.sink.block_start(index, "tool_use", id=str(call_id), name=str(function.get("name") or ""))
@@ -182,8 +181,8 @@ class OpenAIChatStreamReader(base.StreamReader):
         if self._open_kind == kind:
             return self._open
         self._close_block()
-        index = self._open = self._blocks
-        self._blocks += 1
+        index = self._open = self.blocks
+        self.blocks += 1
         self._open_kind = kind
         self.sink.block_start(index, kind)
         return index
@@ -224,7 +223,6 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
         self._content_prefix = b""  # the same, followed by `{"content":`
         self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
-        self._usage: Usage = {}
         self._kinds: dict[int, str] = {}
         self._refusals: set[int] = set()  # indexes of refusal blocks (written as delta.refusal)
         self._tool_index: dict[int, int] = {}
@@ -236,7 +234,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
     def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
         if self._prefix:
             return
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         stamp = self.options.created or created or int(time.time())
         self._head = (
             b'{"id":'
@@ -312,7 +310,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self._content(thinking_xml.render_thinking("".join(self._thinking), "".join(self._signature)))
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         if self._finish_sent:
@@ -327,9 +325,8 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if not self._finish_sent:
             self.stop("end_turn")
         if self.options.include_usage:
-            self.out.append(
-                b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(write_usage(self._usage)) + b"}\n\n"
-            )
+            usage = orjson.dumps(write_usage(self.reported_usage))
+            self.out.append(b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n")
         self.out.append(b"data: [DONE]\n\n")
 
     def write_error(self, type: str, message: str) -> None:

@@ -91,7 +91,6 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
         self._started = False
-        self._blocks = 0
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_key: tuple[int, int] = (-1, -1)  # (output_index, content_index; -1 for a whole item)
         self._open_kind = ""
@@ -236,8 +235,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if not self._started:
             self._start(None)
         self._close_block()
-        index = self._open = self._blocks
-        self._blocks += 1
+        index = self._open = self.blocks
+        self.blocks += 1
         self._open_key, self._open_kind, self._emitted = key, kind, False
         self._part, self._part_emitted = None, False
         self.sink.block_start(index, kind, id=id, name=name, data=data)
@@ -442,7 +441,6 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._base = ""  # the response id without its prefix: the stem of the item ids
         self._model = ""
         self._created = 0
-        self._usage: Usage = {}
         self._stop: str | None = None
         self._items: list[bytes] = []  # finished output items, serialized, for the final response
         self._refused_in_band = False
@@ -485,7 +483,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         self._id = base.derive_id(id, "resp_")
         self._base = self._id[len("resp_") :]
         self._model = self.options.model or model
@@ -660,7 +658,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     # -- end
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = reason
@@ -684,7 +682,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             status,
             incomplete_details={"reason": incomplete} if incomplete else None,
             output=self._output(),
-            usage=write_usage(self._usage),
+            usage=write_usage(self.reported_usage),
         )
         self._event("response.incomplete" if incomplete else "response.completed", {"response": response})
 
