@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import orjson
 
-from . import __version__, bodies, formats
+from . import __version__, bodies, formats, run
 from .convert import StreamConverter
 from .options import THINKING_MODES, Options
 
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.set_defaults(func=cmd_convert)
     add_flows_parser(sub)
     add_demo_parser(sub)
+    run.add_parsers(sub)
     return parser
 
 

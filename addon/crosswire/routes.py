@@ -34,8 +34,10 @@ DEFAULT_KEY_ENV = {
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# (path suffix, format): a route's formats are inferred from its paths unless given.
-_PATH_FORMATS = (("/messages", "anthropic"), ("/chat/completions", "openai-chat"), ("/responses", "openai-responses"))
+# Each format's endpoint, below the API's base URL (…/v1). A route's formats are inferred from its
+# paths unless given.
+ENDPOINT_PATHS = {"anthropic": "/messages", "openai-chat": "/chat/completions", "openai-responses": "/responses"}
+_PATH_FORMATS = tuple((path, name) for name, path in ENDPOINT_PATHS.items())
 
 _ROUTE_KEYS = {
     "name",
@@ -379,6 +381,38 @@ def load_routes(
             build_route(raw, source="crosswire_route", name=repr(line.strip()), thinking=thinking, environ=environ)
         )
     return routes
+
+
+def dump_routes(tables: list[dict[str, Any]]) -> str:
+    """Route tables as a routes file (the inverse of :func:`load_config` for the keys a route has)."""
+    out = []
+    for table in tables:
+        out.append("[[route]]")
+        out.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"a route holds no {type(value).__name__} values")
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_char(c: str) -> str:
+    """One character inside a TOML basic string."""
+    if c in _TOML_ESCAPES:
+        return _TOML_ESCAPES[c]
+    return f"\\u{ord(c):04x}" if c < " " or c == "\x7f" else c
 
 
 def find_route(routes: list[Route], method: str, scheme: str, host: str, port: int, path: str) -> Route | None:
