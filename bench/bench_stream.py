@@ -164,7 +164,7 @@ def converter_costs(
     """µs per event of StreamConverter alone (whole chunked input ready in memory) on a text
     stream of ``events`` deltas, for each (source, target) pair; all registered pairs by default."""
     if pairs is None:
-        pairs = [(s, t) for s in formats.FORMATS for t in formats.FORMATS]
+        pairs = [(s, t) for s in formats.FORMATS.names for t in formats.FORMATS.names]
     costs: dict[tuple[str, str], float] = {}
     for source, target in pairs:
         chunks = list(chunked(GENERATORS[source](events)))

@@ -13,7 +13,7 @@ from crosswire.events import EventLog
 
 def read(fmt: str, events: list[tuple[str, dict[str, object]]]) -> list[tuple[object, ...]]:
     log = EventLog()
-    reader = formats.get(fmt).StreamReader(log, lambda message: None)
+    reader = formats.get(fmt).stream_reader(log, lambda message: None)
     for name, data in events:
         reader.event(name, orjson.dumps(data).decode())
     return [e for e in log.events if e[0] == "text"]

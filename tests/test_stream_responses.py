@@ -679,7 +679,7 @@ def test_error_makes_the_sdk_raise_and_fails_the_response() -> None:
 
 def test_truncated_upstream_is_an_error() -> None:
     log = EventLog()
-    reader = openai_responses.StreamReader(log, lambda message: None)
+    reader = openai_responses.OpenAIResponsesStreamReader(log, lambda message: None)
     for sse in CrosswireDecoder().feed(FIXTURES["truncated"]):
         reader.event(sse.event, sse.data)
     reader.close()

@@ -33,7 +33,6 @@ log = logging.getLogger("crosswire")
 MARKER = ":twisted_rightwards_arrows:"
 METADATA_KEY = "crosswire"
 DEFAULT_RECORD_LIMIT = 8 * 1024 * 1024
-_REQUEST_ID = {"anthropic": "request-id", "openai-chat": "x-request-id", "openai-responses": "x-request-id"}
 
 
 def _redacted(name: str) -> str:
@@ -186,7 +185,7 @@ class StreamAdapter:
         self.failed = message
         if already or (self.converter is not None and self.converter.errored):
             return b""
-        writer = formats.get(self.client_format).StreamWriter(self.options)
+        writer = formats.get(self.client_format).stream_writer(self.options)
         writer.error("api_error", message)
         return b"".join(writer.out)
 
@@ -224,14 +223,12 @@ def _request_view(req: http.Request, body: bytes, truncated: bool = False) -> di
 
 
 def _include_usage(route: Route, client_body: bytes | None) -> bool:
-    """An openai-chat client gets the usage chunk only when it asked for it, as from OpenAI itself."""
-    if route.client_format != "openai-chat":
-        return True
+    """Whether the client asked for usage in the answer (its format decides how a request says so)."""
     try:
         body = orjson.loads(client_body or b"")
-        return bool(body["stream_options"]["include_usage"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return False
+    except orjson.JSONDecodeError:
+        body = None
+    return formats.get(route.client_format).client_wants_usage(body)
 
 
 def _created(resp: http.Response, req: http.Request) -> int:
@@ -240,20 +237,18 @@ def _created(resp: http.Response, req: http.Request) -> int:
 
 def strip_credentials(route: Route, headers: http.Headers) -> None:
     """Remove every client credential and every header that belongs to the client's provider."""
+    provider_headers = formats.FORMATS.provider_header_prefixes
     for name in list(headers.keys()):
         low = name.lower()
-        foreign = low.startswith(("anthropic-", "openai-")) and not route.identity
+        foreign = low.startswith(provider_headers) and not route.identity
         if low in CREDENTIAL_HEADERS or foreign or low in ("openai-organization", "openai-project"):
             del headers[name]
 
 
 def _set_credential(route: Route, headers: http.Headers) -> None:
-    if not route.api_key:
-        return
-    if route.upstream_format == "anthropic":
-        headers["x-api-key"] = route.api_key
-    else:
-        headers["authorization"] = f"Bearer {route.api_key}"
+    if route.api_key:
+        name, value = formats.get(route.upstream_format).credential(route.api_key)
+        headers[name] = value
 
 
 def redact(route: Route, headers: http.Headers) -> None:
@@ -277,9 +272,10 @@ def _client_headers(route: Route, upstream: http.Headers, content_type: str) -> 
     for name in ("content-length", "content-encoding", "transfer-encoding"):
         headers.pop(name, None)
     headers["content-type"] = content_type
-    rid = upstream.get(_REQUEST_ID[route.upstream_format])
-    if rid and not route.identity:
-        headers[_REQUEST_ID[route.client_format]] = rid
+    upstream_id, client_id = (formats.get(f).request_id_header for f in (route.upstream_format, route.client_format))
+    rid = upstream.get(upstream_id) if upstream_id else None
+    if rid and client_id and not route.identity:
+        headers[client_id] = rid
     return headers
 
 
@@ -398,11 +394,14 @@ class Crosswire:
         body = req.get_content(strict=False) or b""
         live = _Live(route, flow, client_request, _include_usage(route, body))
         self._live[flow.id] = live
+        upstream_model, upstream_stream = "", False
         if route.identity and self.summary is not None:
             live.model = stats.request_model(body)
         if not route.identity:
             try:
-                conv = bodies.convert_request(route.client_format, route.upstream_format, body, route.options())
+                conv = bodies.convert_request(
+                    route.client_format, route.upstream_format, body, route.options(), path=req.path
+                )
             except bodies.RequestRejected as exc:
                 self._answer(flow, live, 400, "invalid_request_error", exc.message, exc.param)
                 return
@@ -411,13 +410,15 @@ class Crosswire:
                 self._answer(flow, live, 500, "api_error", f"crosswire could not convert the request: {exc!r}")
                 return
             live.warnings.extend(conv.warnings)
-            live.model = str(conv.body.get("model") or "")
+            upstream_model, upstream_stream = conv.model, conv.stream
+            live.model = conv.model
             for warning in conv.warnings:
                 log.warning("crosswire: %s: %s", route.name, warning)
             req.headers.pop("content-encoding", None)
             req.content = orjson.dumps(conv.body)
             req.headers["content-type"] = "application/json"
-        req.url = f"{route.upstream.scheme}://{route.upstream.authority}{route.upstream_path(req.path)}"
+        path = route.upstream_path(req.path, upstream_model, upstream_stream)
+        req.url = f"{route.upstream.scheme}://{route.upstream.authority}{path}"
         req.host_header = route.upstream.authority
         strip_credentials(route, req.headers)
         for name, value in route.headers.items():

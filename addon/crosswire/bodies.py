@@ -1,31 +1,27 @@
 """Whole-body converters: requests, non-streamed responses and error responses.
 
-Hub, not pairs: each format's body module (``formats/<format>_body.py``) reads its JSON into the
-canonical :class:`~crosswire.events.Request`, :class:`~crosswire.events.Message` or
-:class:`~crosswire.events.ApiError` and writes them back out; a converter is one module's reader
-composed with another's writer. A new format plugs in with one module exposing ``read_request``,
-``write_request``, ``read_response``, ``write_response``, ``read_error`` and ``write_error``,
-registered in :data:`BODY_FORMATS`.
+Hub, not pairs: each format's body codec (``formats/<format>_body.py``, reached through the
+format registry) reads its JSON into the canonical :class:`~crosswire.events.Request`,
+:class:`~crosswire.events.Message` or :class:`~crosswire.events.ApiError` and writes them back out;
+a converter is one format's reader composed with another's writer.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import orjson
 
 from . import errors
 from .events import ERROR_STATUS, ApiError, Usage
-from .formats import anthropic_body, openai_chat_body, openai_responses_body
+from .formats import FORMATS, Format
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
 from .options import Options
 
 __all__ = [
-    "BODY_FORMATS",
     "Converted",
     "RequestRejected",
     "convert_error",
@@ -37,12 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("crosswire")
-
-BODY_FORMATS: dict[str, ModuleType] = {
-    "anthropic": anthropic_body,
-    "openai-chat": openai_chat_body,
-    "openai-responses": openai_responses_body,
-}
 
 
 @dataclass
@@ -56,14 +46,14 @@ class Converted:
     body: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     status: int = 200
-    usage: Usage = field(default_factory=dict)  # a response's canonical usage, as the source reported it
+    # a converted request: the upstream model and whether it streams (a format may need them in the URL)
+    model: str = ""
+    stream: bool = False
+    usage: Usage = field(default_factory=dict)  # a converted response's usage, as the source reported it
 
 
-def _format(name: str) -> ModuleType:
-    try:
-        return BODY_FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}: expected one of {', '.join(BODY_FORMATS)}") from None
+def _format(name: str) -> Format:
+    return FORMATS.get(name)
 
 
 def _collector(warnings: list[str]) -> Warn:
@@ -84,9 +74,12 @@ def _json(body: bytes | dict[str, Any]) -> Any:
         raise RequestRejected(f"body is not valid JSON: {exc}") from None
 
 
-def convert_request(source: str, target: str, body: bytes | dict[str, Any], options: Options) -> Converted:
+def convert_request(
+    source: str, target: str, body: bytes | dict[str, Any], options: Options, path: str = ""
+) -> Converted:
     """A client request in ``source`` format -> the request the ``target`` upstream accepts.
 
+    ``path`` is the client's request path, for a format that says the model or streaming there.
     Raises :class:`RequestRejected` (naming the field) for a request that cannot be converted;
     answer it with ``error_body(source, "invalid_request_error", exc.message, exc.param)``.
     """
@@ -98,6 +91,11 @@ def convert_request(source: str, target: str, body: bytes | dict[str, Any], opti
     warn = _collector(warnings)
     try:
         request = reader.read_request(data, options, warn)
+        path_model, path_stream = reader.read_target(path)
+        if path_model is not None:
+            request.model = path_model
+        if path_stream is not None:
+            request.stream = path_stream
         if target != source:  # what only the client's own format can carry
             for param, message, fatal in request.foreign:
                 if fatal:
@@ -109,7 +107,7 @@ def convert_request(source: str, target: str, body: bytes | dict[str, Any], opti
     except Exception as exc:  # a bug must surface as a clear error, never a traceback to the client
         log.exception("crosswire: internal error converting a %s request to %s", source, target)
         raise RequestRejected(f"crosswire could not convert the request: {exc!r}") from exc
-    return Converted(out, warnings)
+    return Converted(out, warnings, model=options.map_model(request.model), stream=request.stream)
 
 
 def convert_response(source: str, target: str, body: bytes | dict[str, Any], options: Options) -> Converted:
@@ -148,15 +146,15 @@ def convert_error(source: str, target: str, body: bytes | dict[str, Any], status
     return Converted(out, [], out_status)
 
 
-def _read_error(reader: ModuleType, body: bytes | dict[str, Any], status: int) -> ApiError:
+def _read_error(reader: Format, body: bytes | dict[str, Any], status: int) -> ApiError:
     try:
         data = _json(body)
     except RequestRejected:
         data = None
     if data is not None:
         # the source's own shape first, then any other format's (gateways answer in their own)
-        for module in (reader, *BODY_FORMATS.values()):
-            error = module.read_error(data, status)
+        for fmt in (reader, *FORMATS):
+            error = fmt.read_error(data, status)
             if error is not None:
                 return error
     kind = errors.from_status(status)

@@ -162,11 +162,11 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crosswire",
-        description="Translate LLM API traffic between anthropic, openai-chat and openai-responses.",
+        description=f"Translate LLM API traffic between {', '.join(formats.FORMATS.names)}.",
     )
     parser.add_argument("--version", action="version", version=f"crosswire {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    names = list(formats.FORMATS)
+    names = list(formats.FORMATS.names)
     conv = sub.add_parser(
         "convert",
         help="convert an SSE stream or a JSON body from one format to another",

@@ -28,17 +28,6 @@ NAME = "LLM stream"
 # The module's API differs between mitmproxy 11 and 12: which one is here is checked at run time.
 contentviews: Any = _contentviews
 
-ANTHROPIC_EVENTS = frozenset(
-    (
-        "message_start",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-    )
-)
-PATH_FORMATS = (("/chat/completions", "openai-chat"), ("/responses", "openai-responses"), ("/messages", "anthropic"))
 SNIFF_CHUNK = 4096  # render_priority runs for every flow shown: it decodes only until a frame tells the format
 
 Line = list[tuple[str, str]]  # one line as (style, text) pairs, mitmproxy 11's shape
@@ -46,41 +35,25 @@ Line = list[tuple[str, str]]  # one line as (style, text) pairs, mitmproxy 11's 
 
 def _frame_format(sse: ServerSentEvent) -> str | None:
     """The format one frame belongs to, or None when it could belong to several (errors, pings)."""
-    if sse.data.strip() == "[DONE]":
-        return "openai-chat"
     try:
-        data = orjson.loads(sse.data)
+        parsed = orjson.loads(sse.data)
     except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    kind = data.get("type") or sse.event
-    if isinstance(kind, str):
-        if kind.startswith("response."):
-            return "openai-responses"
-        if kind in ANTHROPIC_EVENTS:
-            return "anthropic"
-    if data.get("object") == "chat.completion.chunk" or "choices" in data:
-        return "openai-chat"
-    return None
+        parsed = None
+    return next((f.name for f in formats.FORMATS if f.stream_frame(sse.event, sse.data, parsed)), None)
 
 
 def _error_format(sse: ServerSentEvent, path: str) -> str | None:
-    """For a stream of nothing but an error frame: the shape of that frame, or the request path."""
+    """For a stream of nothing but an error frame: the format whose error shape it has; the request
+    path decides between formats whose error frames look alike."""
     try:
-        data = orjson.loads(sse.data)
+        parsed = orjson.loads(sse.data)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(data, dict) or not data.get("error"):
-        return None
-    if data.get("type") != "error":
-        return "openai-chat"  # chat errors are a bare {"error": {...}}
-    return "openai-responses" if _path_format(path) == "openai-responses" else "anthropic"
-
-
-def _path_format(path: str) -> str | None:
-    path = path.split("?", 1)[0]
-    return next((name for suffix, name in PATH_FORMATS if path.endswith(suffix)), None)
+    claims = [f for f in formats.FORMATS if f.stream_error_frame(parsed)]
+    by_path = formats.FORMATS.for_path(path)
+    if by_path in claims:
+        return by_path.name if by_path else None
+    return claims[0].name if claims else None
 
 
 def _sniff(data: bytes) -> Iterator[ServerSentEvent]:
@@ -108,7 +81,7 @@ def detect_format(data: bytes, path: str = "") -> str | None:
         return None
     if name is None and error is not None:
         name = _error_format(error, path)
-    return name if name in formats.FORMATS else None
+    return name
 
 
 @dataclass
@@ -141,7 +114,7 @@ def assemble(data: bytes, path: str = "") -> Assembled | None:
         if message not in warnings:
             warnings.append(message)
 
-    reader = formats.get(name).StreamReader(builder, warn)
+    reader = formats.get(name).stream_reader(builder, warn)
     decoder = SSEDecoder()
     frames = 0
     try:

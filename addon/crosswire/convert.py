@@ -40,8 +40,8 @@ class StreamConverter:
         self.source, self.target, self.options = source, target, options
         self.warnings: list[str] = []
         self._decoder = SSEDecoder(max_frame)
-        self._writer = formats.get(target).StreamWriter(options)
-        self._reader = formats.get(source).StreamReader(self._writer, self._warn)
+        self._writer = formats.get(target).stream_writer(options)
+        self._reader = formats.get(source).stream_reader(self._writer, self._warn)
         self._closed = False
 
     def _warn(self, message: str) -> None:

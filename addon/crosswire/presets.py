@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .routes import DEFAULT_KEY_ENV, ENDPOINT_PATHS, FORMAT_NAMES, ConfigError
+from .formats import FORMATS
+from .routes import ConfigError
 
 
 @dataclass(frozen=True)
 class Provider:
     name: str
-    base_url: str  # the format's endpoint path is appended (ENDPOINT_PATHS)
+    base_url: str  # the format's endpoint path is appended (its first path suffix: /chat/completions)
     format: str
     key_env: str  # "" for a local server that needs no key
     base_url_env: str = ""  # a variable naming the host, when there is no fixed one (azure)
@@ -98,7 +99,7 @@ class Target:
     key_env: str
 
     def endpoint(self) -> str:
-        path = ENDPOINT_PATHS[self.format]
+        path = FORMATS.get(self.format).path_suffixes[0]
         base = self.base_url.rstrip("/")
         return base if base.endswith(path) else base + path
 
@@ -124,13 +125,13 @@ def parse_target(text: str, environ: Mapping[str, str] | None = None) -> Target:
                 )
             base = host + p.base_url_path
         return Target(name, base, p.format, p.key_env)
-    if name in FORMAT_NAMES:
+    if name in FORMATS:
         if not at:
             raise ConfigError(f"--to {text!r}: a format needs the upstream's base URL: --to {name}@URL")
-        return Target(text.strip(), url, name, DEFAULT_KEY_ENV[name])
+        return Target(text.strip(), url, name, FORMATS.get(name).key_env)
     raise ConfigError(
         f"--to {text!r}: not a preset or a format; presets: {', '.join(PROVIDERS)}; "
-        f"formats (with @BASE_URL): {', '.join(FORMAT_NAMES)}"
+        f"formats (with @BASE_URL): {', '.join(FORMATS.names)}"
     )
 
 
@@ -163,7 +164,7 @@ def shortcut_routes(
     notes: list[str] = []
     name = os.path.basename(tool)
     for match, fmt in tool_endpoints(tool):
-        if fmt not in FORMAT_NAMES:
+        if fmt not in FORMATS:
             raise ConfigError(
                 f"{name} calls {match} in the {fmt} format, which crosswire does not convert yet; "
                 "write the route yourself with --route if the tool can use another endpoint"

@@ -23,21 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .formats import FORMATS
 from .options import THINKING_MODES, Options
 
-FORMAT_NAMES = ("anthropic", "openai-chat", "openai-responses")
-DEFAULT_KEY_ENV = {
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openai-chat": "OPENAI_API_KEY",
-    "openai-responses": "OPENAI_API_KEY",
-}
-ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-# Each format's endpoint, below the API's base URL (…/v1). A route's formats are inferred from its
-# paths unless given.
-ENDPOINT_PATHS = {"anthropic": "/messages", "openai-chat": "/chat/completions", "openai-responses": "/responses"}
-_PATH_FORMATS = tuple((path, name) for name, path in ENDPOINT_PATHS.items())
 
 _ROUTE_KEYS = {
     "name",
@@ -60,11 +49,8 @@ class ConfigError(ValueError):
 
 def format_for_path(path: str) -> str | None:
     """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
-    path = path.rstrip("/")
-    for suffix, name in _PATH_FORMATS:
-        if path.endswith(suffix):
-            return name
-    return None
+    fmt = FORMATS.for_path(path)
+    return fmt.name if fmt else None
 
 
 @dataclass(frozen=True)
@@ -132,18 +118,21 @@ class Route:
     def matches(self, method: str, scheme: str, host: str, port: int, path: str) -> bool:
         return method.upper() == "POST" and self.match.matches(scheme, host, port, path)
 
-    def upstream_path(self, client_path: str) -> str:
+    def upstream_path(self, client_path: str, model: str = "", stream: bool = False) -> str:
         """The path (with the client's query) the upstream receives.
 
-        A converting route sends to the upstream endpoint itself; an identity route maps the
-        match prefix onto the upstream path, so one route can carry a whole API.
+        A converting route sends to the upstream endpoint itself (its format may put the upstream
+        ``model`` and ``stream`` in the path); an identity route maps the match prefix onto the
+        upstream path, so one route can carry a whole API.
         """
         path, sep, query = client_path.partition("?")
         if self.identity:
             rest = path[len(self.match.path.rstrip("/")) :] if path.startswith(self.match.path.rstrip("/")) else ""
             path = self.upstream.path.rstrip("/") + rest or "/"
         else:
-            path = self.upstream.path
+            path = FORMATS.get(self.upstream_format).request_target(self.upstream.path, model, stream)
+            if "?" in path and sep:
+                sep = "&"
         return path + sep + query
 
     def options(self, *, created: int | None = None, include_usage: bool = True) -> Options:
@@ -207,11 +196,11 @@ def _format(value: Any, inferred: str | None, where: str, key: str, url: str) ->
     if value is None:
         if inferred is None:
             raise ConfigError(
-                f"{where}: cannot tell the format from {url!r}; set {key} to one of {', '.join(FORMAT_NAMES)}"
+                f"{where}: cannot tell the format from {url!r}; set {key} to one of {', '.join(FORMATS.names)}"
             )
         return inferred
-    if value not in FORMAT_NAMES:
-        raise ConfigError(f"{where}, field {key!r}: {value!r} is not a format; use one of {', '.join(FORMAT_NAMES)}")
+    if value not in FORMATS:
+        raise ConfigError(f"{where}, field {key!r}: {value!r} is not a format; use one of {', '.join(FORMATS.names)}")
     return str(value)
 
 
@@ -293,10 +282,11 @@ def build_route(
                 f"{_where(source, name, 'headers')}: {k!r} carries a credential; "
                 "name the environment variable that holds the key in api_key_env instead"
             )
-    if upstream_format == "anthropic":
-        headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+    upstream_fmt = FORMATS.get(upstream_format)
+    for k, v in upstream_fmt.default_headers.items():
+        headers.setdefault(k, v)
 
-    key_env = raw.get("api_key_env", DEFAULT_KEY_ENV[upstream_format])
+    key_env = raw.get("api_key_env", upstream_fmt.key_env)
     if not isinstance(key_env, str):
         raise ConfigError(f"{_where(source, name, 'api_key_env')}: must be the name of an environment variable")
     api_key = ""
@@ -325,9 +315,7 @@ def build_route(
 
 
 # Every header a client may carry a credential in; all are removed before the route's key is set.
-CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "proxy-authorization"}
-)
+CREDENTIAL_HEADERS = FORMATS.credential_headers
 
 
 def parse_line(line: str) -> dict[str, str]:

@@ -1,20 +1,24 @@
-"""One module per wire format; each exposes its readers and writers."""
+"""The wire formats: per format a stream module (reader + writer) and a body module (codec + descriptor).
+
+A new format is its two modules and one line in :data:`FORMATS`.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from . import anthropic_body, base, openai_chat_body, openai_responses_body
+from .registry import Format, Registry
 
-from . import anthropic, openai_chat, openai_responses
+FORMATS = Registry(
+    anthropic_body.FORMAT,
+    openai_chat_body.FORMAT,
+    openai_responses_body.FORMAT,
+)
 
-FORMATS: dict[str, ModuleType] = {
-    "anthropic": anthropic,
-    "openai-chat": openai_chat,
-    "openai-responses": openai_responses,
-}
+base.ID_PREFIXES = FORMATS.id_prefixes
 
 
-def get(name: str) -> ModuleType:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}") from None
+def get(name: str) -> Format:
+    return FORMATS.get(name)
+
+
+__all__ = ["FORMATS", "Format", "get"]

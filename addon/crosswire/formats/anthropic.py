@@ -19,6 +19,28 @@ _loads = orjson.loads
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
+# The events only an anthropic stream has (error and ping frames look like other formats').
+STREAM_EVENTS = frozenset(
+    (
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    )
+)
+
+
+def is_stream_frame(event: str, data: str, parsed: Any) -> bool:
+    kind = (parsed.get("type") if isinstance(parsed, dict) else None) or event
+    return kind in STREAM_EVENTS
+
+
+def is_error_frame(parsed: Any) -> bool:
+    return isinstance(parsed, dict) and parsed.get("type") == "error" and isinstance(parsed.get("error"), dict)
+
+
 def read_usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return {}
@@ -29,7 +51,6 @@ class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
         self._index: dict[object, int] = {}  # source block index -> canonical index (skipped blocks absent)
-        self._open = -1  # canonical index of the open block, -1 when none
         self._text = sink.text  # bound once: called once per token
 
     def event(self, name: str, raw: str) -> None:
@@ -106,13 +127,6 @@ class AnthropicStreamReader(base.StreamReader):
         else:
             log.debug("crosswire: skipping anthropic event type %r", kind)
 
-    def _close_block(self) -> None:
-        # Anthropic closes every block, but a stream cut short by max_tokens may leave the last
-        # one open: every writer gets its block_stop all the same.
-        if self._open >= 0:
-            self.sink.block_stop(self._open)
-            self._open = -1
-
     def _block_start(self, data: dict[str, Any]) -> None:
         block = data.get("content_block")
         if not isinstance(block, dict):
@@ -121,26 +135,26 @@ class AnthropicStreamReader(base.StreamReader):
         if btype not in ("text", "tool_use", "thinking", "redacted_thinking"):
             self.warn(f"anthropic {btype!r} content block has no equivalent in the target format: dropped")
             return
-        self._close_block()
-        index = self._index[data.get("index")] = self._open = self.blocks
-        self.blocks += 1
         sink = self.sink
         if btype == "text":
-            sink.block_start(index, "text")
+            index = self._start_block("text")
             if block.get("text"):
                 sink.text(index, _str(block, "text"))
         elif btype == "tool_use":
-            sink.block_start(index, "tool_use", id=_str(block, "id"), name=_str(block, "name"))
+            index = self._start_block("tool_use", id=_str(block, "id"), name=_str(block, "name"))
             if block.get("input"):
                 sink.tool_input(index, orjson.dumps(block["input"]).decode())
         elif btype == "thinking":
-            sink.block_start(index, "thinking")
+            index = self._start_block("thinking")
             if block.get("thinking"):
                 sink.thinking(index, _str(block, "thinking"))
             if block.get("signature"):
                 sink.signature(index, _str(block, "signature"))
         else:
-            sink.block_start(index, "redacted_thinking", data=_str(block, "data"))
+            index = self._start_block("redacted_thinking", data=_str(block, "data"))
+        # Anthropic closes every block, but a stream cut short by max_tokens may leave the last one
+        # open: the next block, message_delta or message_stop closes it for the writers.
+        self._index[data.get("index")] = index
 
     def truncated_message(self) -> str:
         return "upstream stream ended before message_stop: the answer is incomplete"
@@ -242,7 +256,3 @@ class AnthropicStreamWriter(base.StreamWriter):
         }
         self.out.append(_frame("message_delta", orjson.dumps(payload)))
         self.out.append(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
-
-
-StreamReader = AnthropicStreamReader
-StreamWriter = AnthropicStreamWriter

@@ -14,9 +14,11 @@ import orjson
 from .. import errors
 from ..events import ERROR_STATUS, ApiError, Block, Message, Request, Tool, Turn
 from ..options import Options
+from . import anthropic
 from .anthropic import USAGE_KEYS, read_usage
 from .base import Warn, derive_id
 from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
+from .registry import Format
 
 NAME = "anthropic"
 
@@ -465,3 +467,26 @@ def read_error(body: Any, status: int | None) -> ApiError | None:
 
 def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
     return {"type": "error", "error": {"type": error.type, "message": error.message}}, status
+
+
+FORMAT = Format(
+    name=NAME,
+    stream_reader=anthropic.AnthropicStreamReader,
+    stream_writer=anthropic.AnthropicStreamWriter,
+    read_request=read_request,
+    write_request=write_request,
+    read_response=read_response,
+    write_response=write_response,
+    read_error=read_error,
+    write_error=write_error,
+    path_suffixes=("/messages",),
+    key_env="ANTHROPIC_API_KEY",
+    auth_header="x-api-key",
+    credential_headers=frozenset({"x-api-key"}),
+    provider_header_prefixes=("anthropic-",),
+    default_headers={"anthropic-version": "2023-06-01"},
+    request_id_header="request-id",
+    id_prefix="msg_",
+    stream_frame=anthropic.is_stream_frame,
+    stream_error_frame=anthropic.is_error_frame,
+)

@@ -13,9 +13,9 @@ from ..options import Options
 
 log = logging.getLogger("crosswire")
 
-# The id prefix of each format's message object: ids are re-prefixed, never invented, so a
-# round trip through any format gives the original id back.
-ID_PREFIXES = ("msg_", "chatcmpl-", "resp_")
+# The id prefix of each registered format's message object (set by the registry): ids are
+# re-prefixed, never invented, so a round trip through any format gives the original id back.
+ID_PREFIXES: tuple[str, ...] = ()
 
 
 def derive_id(source_id: str, prefix: str) -> str:
@@ -39,11 +39,29 @@ class StreamReader:
         self.sink = sink
         self.warn = warn
         self.done = False  # ended or failed: later events are ignored
-        self.blocks = 0  # content blocks started so far (numbered 0, 1, 2… on the sink)
+        # The block lifecycle every reader shares: one canonical block open at a time, numbered in order.
+        self._open = -1  # canonical index of the open block, -1 when none
+        self._open_kind = ""
+        self.blocks = 0  # content blocks started so far (public: the addon times the first content by it)
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
         raise NotImplementedError
+
+    def _start_block(self, kind: str, id: str = "", name: str = "", data: str = "") -> int:
+        """Close the open block and open the next one; its canonical index."""
+        self._close_block()
+        index = self._open = self.blocks
+        self.blocks += 1
+        self._open_kind = kind
+        self.sink.block_start(index, kind, id=id, name=name, data=data)
+        return index
+
+    def _close_block(self) -> None:
+        if self._open >= 0:
+            self.sink.block_stop(self._open)
+            self._open = -1
+            self._open_kind = ""
 
     def close(self) -> None:
         """End of input. A stream that did not finish becomes an error, never a clean end."""

@@ -12,6 +12,7 @@ from ..events import StreamSink, Usage
 from ..options import Options
 from . import base
 from .base import Warn, log
+from .openai_common import error_object
 
 NAME = "openai-chat"
 
@@ -30,6 +31,20 @@ STOP_TO_FINISH = {
     "refusal": "content_filter",
     "pause_turn": "stop",
 }
+
+
+def is_stream_frame(event: str, data: str, parsed: Any) -> bool:
+    if data.strip() == "[DONE]":
+        return True
+    return isinstance(parsed, dict) and (parsed.get("object") == "chat.completion.chunk" or "choices" in parsed)
+
+
+def wants_usage(body: Any) -> bool:
+    """A client gets the usage chunk only when it asked for it, as from OpenAI itself."""
+    try:
+        return bool(body["stream_options"]["include_usage"])
+    except (KeyError, TypeError):
+        return False
 
 
 def read_usage(raw: Any) -> Usage:
@@ -65,17 +80,10 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     return out
 
 
-def error_object(type: str, message: str) -> dict[str, Any]:
-    openai_type, code = errors.to_openai(type)
-    return {"message": message, "type": openai_type, "param": None, "code": code}
-
-
 class OpenAIChatStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
         self._started = False
-        self._open = -1  # canonical index of the open block, -1 when none
-        self._open_kind = ""
         self._tools: dict[object, int] = {}  # openai tool_call index -> canonical block index
         self._stop: str | None = None
         self._refused = False
@@ -163,12 +171,9 @@ class OpenAIChatStreamReader(base.StreamReader):
             function = {}
         index = self._tools.get(position)
         if index is None:
-            self._close_block()
-            index = self._tools[position] = self._open = self.blocks
-            self.blocks += 1
-            self._open_kind = "tool_use"
             call_id = call.get("id") or f"call_{position}"
-            self.sink.block_start(index, "tool_use", id=str(call_id), name=str(function.get("name") or ""))
+            index = self._start_block("tool_use", id=str(call_id), name=str(function.get("name") or ""))
+            self._tools[position] = index
         elif index != self._open:
             self.warn("openai-chat stream resumed an earlier tool call after a later one began: fragment dropped")
             return
@@ -180,18 +185,7 @@ class OpenAIChatStreamReader(base.StreamReader):
         """The index of the open block of ``kind``, opening one (and closing the last) if needed."""
         if self._open_kind == kind:
             return self._open
-        self._close_block()
-        index = self._open = self.blocks
-        self.blocks += 1
-        self._open_kind = kind
-        self.sink.block_start(index, kind)
-        return index
-
-    def _close_block(self) -> None:
-        if self._open >= 0:
-            self.sink.block_stop(self._open)
-            self._open = -1
-            self._open_kind = ""
+        return self._start_block(kind)
 
     def _finish(self) -> None:
         if not self._started:
@@ -331,7 +325,3 @@ class OpenAIChatStreamWriter(base.StreamWriter):
 
     def write_error(self, type: str, message: str) -> None:
         self.out.append(b"data: " + orjson.dumps({"error": error_object(type, message)}) + b"\n\ndata: [DONE]\n\n")
-
-
-StreamReader = OpenAIChatStreamReader
-StreamWriter = OpenAIChatStreamWriter

@@ -13,9 +13,10 @@ from typing import Any
 
 import orjson
 
-from .. import errors, thinking_xml
-from ..events import ApiError, Block, Message, Request, Tool, Turn, parse_tool_input
+from .. import thinking_xml
+from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
+from . import openai_chat, openai_common
 from .base import Warn, derive_id
 from .body_common import (
     RequestRejected,
@@ -29,6 +30,7 @@ from .body_common import (
     strings,
 )
 from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
+from .registry import Format
 
 NAME = "openai-chat"
 
@@ -454,31 +456,31 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     }
 
 
-# --- errors ------------------------------------------------------------------------------------
+# --- errors: the OpenAI envelope, shared with openai-responses ----------------------------------
+
+read_error = openai_common.read_error
+write_error = openai_common.write_error
 
 
-def read_error(body: Any, status: int | None) -> ApiError | None:
-    """The canonical error in an openai error body; ``None`` when the body is not one."""
-    if not isinstance(body, dict) or "error" not in body:
-        return None
-    err = body["error"]
-    if isinstance(err, str):
-        return ApiError(errors.from_status(status), err)
-    if not isinstance(err, dict):
-        return None
-    kind, code, param, message = err.get("type"), err.get("code"), err.get("param"), err.get("message")
-    canonical = errors.from_openai(kind, code, status)
-    if canonical in ("invalid_request_error", "api_error") and status not in (None, 400, 500):
-        canonical = errors.from_status(status)  # the status says more than a generic type (403, 404, 413…)
-    return ApiError(
-        canonical,
-        message if isinstance(message, str) else orjson.dumps(err).decode(),
-        param if isinstance(param, str) else None,
-        code if isinstance(code, str) else None,
-    )
-
-
-def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
-    kind, code = errors.to_openai(error.type)
-    body = {"message": error.message, "type": kind, "param": error.param, "code": error.code or code}
-    return {"error": body}, 503 if status == 529 else status
+FORMAT = Format(
+    name=NAME,
+    stream_reader=openai_chat.OpenAIChatStreamReader,
+    stream_writer=openai_chat.OpenAIChatStreamWriter,
+    read_request=read_request,
+    write_request=write_request,
+    read_response=read_response,
+    write_response=write_response,
+    read_error=read_error,
+    write_error=write_error,
+    path_suffixes=("/chat/completions",),
+    key_env="OPENAI_API_KEY",
+    auth_header="authorization",
+    auth_prefix="Bearer ",
+    credential_headers=frozenset({"authorization", "api-key"}),
+    provider_header_prefixes=("openai-",),
+    request_id_header="x-request-id",
+    id_prefix="chatcmpl-",
+    stream_frame=openai_chat.is_stream_frame,
+    stream_error_frame=openai_common.is_error_frame,
+    client_wants_usage=openai_chat.wants_usage,
+)

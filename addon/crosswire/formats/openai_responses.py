@@ -35,6 +35,15 @@ SUMMARY_SEPARATOR = "\n\n"
 _LIFECYCLE = ("response.created", "response.in_progress", "response.queued")
 
 
+def is_stream_frame(event: str, data: str, parsed: Any) -> bool:
+    kind = (parsed.get("type") if isinstance(parsed, dict) else None) or event
+    return isinstance(kind, str) and kind.startswith("response.")
+
+
+def is_error_frame(parsed: Any) -> bool:
+    return isinstance(parsed, dict) and parsed.get("type") == "error"
+
+
 def read_usage(raw: Any) -> Usage:
     """Responses usage -> canonical: cached input tokens are split out of the input count."""
     if not isinstance(raw, dict):
@@ -91,9 +100,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
         self._started = False
-        self._open = -1  # canonical index of the open block, -1 when none
         self._open_key: tuple[int, int] = (-1, -1)  # (output_index, content_index; -1 for a whole item)
-        self._open_kind = ""
         self._emitted = False  # the open block got content: a .done event repeats it, not adds it
         self._part: tuple[str, int] | None = None  # the reasoning block's current summary/content part
         self._part_emitted = False
@@ -235,19 +242,16 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if not self._started:
             self._start(None)
         self._close_block()
-        index = self._open = self.blocks
-        self.blocks += 1
-        self._open_key, self._open_kind, self._emitted = key, kind, False
+        self._open_key, self._emitted = key, False
         self._part, self._part_emitted = None, False
-        self.sink.block_start(index, kind, id=id, name=name, data=data)
-        return index
+        return self._start_block(kind, id=id, name=name, data=data)
 
     def _close_block(self) -> None:
         if self._open >= 0:
             if self._open_key[1] >= 0:
                 self._closed_parts.add(self._open_key)
-            self.sink.block_stop(self._open)
-            self._open, self._open_key, self._open_kind = -1, (-1, -1), ""
+            self._open_key = (-1, -1)
+            super()._close_block()
 
     def _part_block(self, data: dict[str, Any], kind: str) -> int:
         """The block of a message content part, opened on its first event."""
@@ -700,7 +704,3 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
 def _summary(text: str) -> dict[str, str]:
     return {"type": "summary_text", "text": text}
-
-
-StreamReader = OpenAIResponsesStreamReader
-StreamWriter = OpenAIResponsesStreamWriter

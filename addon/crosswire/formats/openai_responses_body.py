@@ -18,6 +18,7 @@ import orjson
 
 from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
 from ..options import Options
+from . import openai_responses
 from .base import Warn, derive_id
 from .body_common import (
     RequestRejected,
@@ -29,7 +30,7 @@ from .body_common import (
     parse_data_url,
     read_function_tool,
 )
-from .openai_chat_body import read_error, write_error
+from .openai_common import read_error, write_error
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
     REDACTED_PREFIX,
@@ -39,6 +40,7 @@ from .openai_responses import (
     response_object,
     write_usage,
 )
+from .registry import Format
 
 __all__ = ["read_error", "read_request", "read_response", "write_error", "write_request", "write_response"]
 
@@ -602,3 +604,26 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
         output=output,
         usage=write_usage(msg.usage),
     )
+
+
+FORMAT = Format(
+    name=NAME,
+    stream_reader=openai_responses.OpenAIResponsesStreamReader,
+    stream_writer=openai_responses.OpenAIResponsesStreamWriter,
+    read_request=read_request,
+    write_request=write_request,
+    read_response=read_response,
+    write_response=write_response,
+    read_error=read_error,
+    write_error=write_error,
+    path_suffixes=("/responses",),
+    key_env="OPENAI_API_KEY",
+    auth_header="authorization",
+    auth_prefix="Bearer ",
+    credential_headers=frozenset({"authorization", "api-key"}),
+    provider_header_prefixes=("openai-",),
+    request_id_header="x-request-id",
+    id_prefix="resp_",
+    stream_frame=openai_responses.is_stream_frame,
+    stream_error_frame=openai_responses.is_error_frame,
+)

@@ -1,0 +1,156 @@
+"""The format registry: one typed descriptor per wire format, everything that differs between them.
+
+The shell (addon, routes, CLI, contentview) asks the registry and knows no format by name. A format
+is two modules — its stream reader/writer and its body codec — and one :class:`Format` line in
+``formats/__init__.py``; the test suite, parametrised over :data:`FORMATS`, covers it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import ApiError, Message, Request
+from ..options import Options
+from .base import StreamReader, StreamWriter, Warn
+
+
+def _always(body: Any) -> bool:
+    return True
+
+
+def _no_target(path: str) -> tuple[str | None, bool | None]:
+    return None, None
+
+
+def _same_path(base: str, model: str, stream: bool) -> str:
+    return base
+
+
+def _never(event: str, data: str, parsed: Any) -> bool:
+    return False
+
+
+def _no_error(parsed: Any) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Format:
+    """What crosswire needs to know about one wire format.
+
+    name: the format's name everywhere (CLI, config, code, docs).
+    stream_reader, stream_writer: its SSE stream reader (wire -> canonical) and writer.
+    read_request … write_error: its body codec (requests, whole responses, errors), from
+        ``formats/<format>_body.py``; ``read_error`` returns None for a body not shaped like its errors.
+    path_suffixes: endpoint paths a request of this format ends with (``/chat/completions``); a
+        route's formats are told from its URLs by these.
+    key_env: the environment variable that holds an upstream key by default.
+    auth_header, auth_prefix: how the upstream key is sent (``authorization: Bearer <key>``).
+    credential_headers, credential_query: where a client of this format may carry its own
+        credential (every format's are removed from every matched request).
+    provider_header_prefixes: headers that belong to this provider's API (``anthropic-``): they
+        reach an upstream of the same format only.
+    default_headers: set on every request to an upstream of this format unless the route sets them.
+    request_id_header: the response header carrying the provider's request id.
+    id_prefix: the prefix of this format's message ids; ids are re-prefixed, never invented.
+    stream_frame: whether one SSE frame (event name, raw data, parsed JSON or None) can only be
+        this format's (sniffing a recorded stream).
+    stream_error_frame: whether an error frame has this format's shape (several may claim one).
+    client_wants_usage: whether a client request asks for usage in the answer (openai-chat only
+        gets the usage chunk with ``stream_options.include_usage``).
+    read_target: what the client's URL path says about the request: (model, stream), each None when
+        the path says nothing (a format whose model lives in the URL).
+    request_target: the path (and query) an upstream of this format receives, from the route's
+        upstream path, the upstream model and whether the request streams.
+    """
+
+    name: str
+    stream_reader: type[StreamReader]
+    stream_writer: type[StreamWriter]
+    read_request: Callable[[dict[str, Any], Options, Warn], Request]
+    write_request: Callable[[Request, Options, Warn], dict[str, Any]]
+    read_response: Callable[[dict[str, Any], Options, Warn], Message]
+    write_response: Callable[[Message, Options, Warn], dict[str, Any]]
+    read_error: Callable[[Any, int | None], ApiError | None]
+    write_error: Callable[[ApiError, int], tuple[dict[str, Any], int]]
+    path_suffixes: tuple[str, ...]
+    key_env: str
+    auth_header: str
+    id_prefix: str
+    auth_prefix: str = ""
+    credential_headers: frozenset[str] = frozenset()
+    credential_query: frozenset[str] = frozenset()
+    provider_header_prefixes: tuple[str, ...] = ()
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    request_id_header: str = ""
+    stream_frame: Callable[[str, str, Any], bool] = _never
+    stream_error_frame: Callable[[Any], bool] = _no_error
+    client_wants_usage: Callable[[Any], bool] = _always
+    read_target: Callable[[str], tuple[str | None, bool | None]] = _no_target
+    request_target: Callable[[str, str, bool], str] = _same_path
+
+    def claims_path(self, path: str) -> bool:
+        """Whether an endpoint path (query ignored) is this format's."""
+        path = path.split("?", 1)[0].rstrip("/")
+        return path.endswith(self.path_suffixes)
+
+    def credential(self, key: str) -> tuple[str, str]:
+        """The header that carries ``key`` to an upstream of this format."""
+        return self.auth_header, self.auth_prefix + key
+
+
+class Registry:
+    """The registered formats, by name, in registration order."""
+
+    def __init__(self, *formats: Format) -> None:
+        self._formats = {f.name: f for f in formats}
+        if len(self._formats) != len(formats):
+            raise ValueError("two formats share a name")
+
+    def __iter__(self) -> Iterator[Format]:
+        return iter(self._formats.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._formats
+
+    def __len__(self) -> int:
+        return len(self._formats)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._formats)
+
+    def get(self, name: str) -> Format:
+        try:
+            return self._formats[name]
+        except KeyError:
+            raise ValueError(f"unknown format {name!r}: expected one of {', '.join(self._formats)}") from None
+
+    def for_path(self, path: str) -> Format | None:
+        """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
+        return next((f for f in self._formats.values() if f.claims_path(path)), None)
+
+    @property
+    def id_prefixes(self) -> tuple[str, ...]:
+        return tuple(f.id_prefix for f in self._formats.values() if f.id_prefix)
+
+    @property
+    def credential_headers(self) -> frozenset[str]:
+        """Every header any client may carry a credential in (plus the generic ones)."""
+        names = {"authorization", "proxy-authorization", "cookie", "x-goog-api-key"}
+        for f in self._formats.values():
+            names |= f.credential_headers
+        return frozenset(names)
+
+    @property
+    def credential_query(self) -> frozenset[str]:
+        names: set[str] = set()
+        for f in self._formats.values():
+            names |= f.credential_query
+        return frozenset(names)
+
+    @property
+    def provider_header_prefixes(self) -> tuple[str, ...]:
+        return tuple(p for f in self._formats.values() for p in f.provider_header_prefixes)

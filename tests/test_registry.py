@@ -1,0 +1,85 @@
+"""The format registry: every format is one descriptor, and formats share code only through shared modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from crosswire import formats
+from crosswire.formats import FORMATS
+from crosswire.routes import CREDENTIAL_HEADERS, build_route, format_for_path
+
+FORMATS_DIR = Path(formats.__file__).parent
+# Modules every format may use; a format's own modules are named after it (<format>.py, <format>_body.py).
+SHARED = {"base", "registry", "body_common", "openai_common"}
+
+
+def _module_stem(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _format_modules() -> dict[str, set[str]]:
+    """format module stem -> the formats package modules it imports."""
+    out: dict[str, set[str]] = {}
+    for path in FORMATS_DIR.glob("*.py"):
+        if path.stem in SHARED or path.stem == "__init__":
+            continue
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    imported.add(node.module.split(".")[0])
+                else:
+                    imported.update(alias.name for alias in node.names)
+        out[path.stem] = imported
+    return out
+
+
+def test_every_format_module_belongs_to_a_registered_format() -> None:
+    stems = {_module_stem(f.name) for f in FORMATS}
+    for module in _format_modules():
+        assert module.removesuffix("_body") in stems, f"formats/{module}.py is no registered format's"
+
+
+@pytest.mark.parametrize("module", sorted(_format_modules()))
+def test_a_format_imports_no_other_format(module: str) -> None:
+    own = module.removesuffix("_body")
+    for imported in _format_modules()[module]:
+        assert imported in SHARED or imported.removesuffix("_body") == own, (
+            f"formats/{module}.py imports formats/{imported}.py: share code through a shared module instead"
+        )
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
+def test_descriptor_is_complete(fmt: formats.Format) -> None:
+    assert formats.get(fmt.name) is fmt
+    assert fmt.path_suffixes and all(s.startswith("/") for s in fmt.path_suffixes)
+    for suffix in fmt.path_suffixes:
+        assert FORMATS.for_path("/v1" + suffix) is fmt
+        assert format_for_path(f"/v1{suffix}?x=1") == fmt.name
+    assert fmt.key_env.isupper()
+    header, value = fmt.credential("KEY")
+    assert value.endswith("KEY") and header == header.lower()
+    assert fmt.id_prefix in FORMATS.id_prefixes
+    assert fmt.credential_headers <= CREDENTIAL_HEADERS
+
+
+def test_unknown_format_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="expected one of anthropic, openai-chat, openai-responses"):
+        formats.get("cohere")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
+def test_a_route_takes_its_upstream_defaults_from_the_descriptor(fmt: formats.Format) -> None:
+    client = next(f for f in FORMATS if f is not fmt)
+    route = build_route(
+        {"match": f"/v1{client.path_suffixes[0]}", "upstream": f"https://up.example/v1{fmt.path_suffixes[0]}"},
+        source="test",
+        name="r",
+        environ={fmt.key_env: "k"},
+    )
+    assert (route.client_format, route.upstream_format) == (client.name, fmt.name)
+    assert route.api_key_env == fmt.key_env
+    for name, value in fmt.default_headers.items():
+        assert route.headers[name] == value
