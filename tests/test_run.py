@@ -249,17 +249,17 @@ def test_an_identity_route_counts_the_usage_it_passed_through(tmp_path: Path) ->
 # --- how a run ends ---------------------------------------------------------------------------------
 
 WAITING_CHILD = textwrap.dedent(
-    """
+    r"""
     import os, signal, sys, time
-    def leave(signum, frame):
-        print("child got", signal.Signals(signum).name, flush=True)
+    def leave(signum, frame):  # os.write, not print: this may run inside another write
+        os.write(1, f"child got {signal.Signals(signum).name}\n".encode())
         sys.exit(128 + signum)
     signal.signal(signal.SIGTERM, leave)
-    print("child", os.getpid(), flush=True)
     try:
+        os.write(1, f"child {os.getpid()}\n".encode())
         time.sleep(60)
     except KeyboardInterrupt:
-        print("child got SIGINT", flush=True)
+        os.write(1, b"child got SIGINT\n")
         sys.exit(130)
     """
 )
@@ -276,7 +276,7 @@ def _started_child(tmp_path: Path, run_args: list[str] | None = None) -> tuple[A
     )
     assert run.proc.stdout is not None
     line = run.proc.stdout.readline()  # crosswire run's stdout is the child's
-    assert line.startswith("child "), line + run.proc.stderr.read() if run.proc.stderr else line
+    assert line.startswith("child "), line + (run.proc.stderr.read() if run.proc.stderr else "")
     return run, int(line.split()[1])
 
 

@@ -587,9 +587,12 @@ def _flow_stats(flow: http.HTTPFlow, live: _Live, upstream: dict[str, Any] | Non
         status: int | None = flow.response.status_code if flow.response else None
     else:
         status = upstream["status_code"] if upstream else None
-    stream_failed = adapter is not None and bool(
-        adapter.failed or (adapter.converter and adapter.converter.errored) or flow.error
-    )
+    stream_failed = False
+    if adapter is not None:
+        conv = adapter.converter
+        # a client that hangs up after the whole answer (its SDK saw the end) is no failure of the stream
+        cut = flow.error is not None and not (conv is not None and conv.complete)
+        stream_failed = bool(adapter.failed) or (conv is not None and conv.errored) or cut
     usage: Usage = {}
     if adapter is not None and adapter.converter is not None:
         usage = adapter.converter.usage

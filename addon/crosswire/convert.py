@@ -104,6 +104,11 @@ class StreamConverter:
         return self._reader.blocks > 0
 
     @property
+    def complete(self) -> bool:
+        """True once the source stream reached its proper end (not an error, not cut short)."""
+        return self._reader.done and not self._writer.errored
+
+    @property
     def errored(self) -> bool:
         """True once the output carries an error (upstream error, bad input or truncation)."""
         return self._writer.errored
