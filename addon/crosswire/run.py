@@ -8,7 +8,8 @@ status through, forwards SIGTERM (and Ctrl-C when the terminal did not already d
 mitmdump however the tool ends, and prints the usage summary the addon wrote (``crosswire_summary``).
 ``proxy`` is the same mitmdump without a tool; ``env`` prints the CA variables.
 
-Tests and other helpers run a tool under crosswire with :func:`run_tool`.
+:func:`run_tool` is ``run`` for a caller that already parsed its arguments; tests run the real
+command in a subprocess with ``tests/crosswire_run.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,9 +339,12 @@ def _say(quiet: bool, *lines: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
 
-def _start(args: argparse.Namespace, session: Session, environ: Mapping[str, str], **listen: Any) -> launch.Mitmproxy:
+def _start(
+    args: argparse.Namespace, session: Session, environ: Mapping[str, str], extra: Sequence[str] = (), **listen: Any
+) -> launch.Mitmproxy:
+    """mitmdump or mitmweb for the session, ready (``listen``: host and port; default a free loopback port)."""
     return launch.start(
-        _mitmproxy_args(args, session),
+        [*_mitmproxy_args(args, session), *extra],
         web=args.web,
         env=environ,
         log=session.log,
@@ -349,7 +353,7 @@ def _start(args: argparse.Namespace, session: Session, environ: Mapping[str, str
     )
 
 
-def _finish(args: argparse.Namespace, session: Session, mitm: launch.Mitmproxy, status: int) -> None:
+def _finish(args: argparse.Namespace, session: Session, status: int) -> None:
     """After mitmproxy stopped: its summary, and what went wrong with it, if anything."""
     where = f"; its log: {session.log}" if session.log else ""
     if status not in (0, -signal.SIGTERM):
@@ -366,6 +370,44 @@ def _route_lines(session: Session) -> list[str]:
     return [f"  {t['match']} -> {t['upstream']}" for t in session.routes] + [f"  note: {n}" for n in session.notes]
 
 
+Body = Callable[[Session, _Signals, launch.Mitmproxy], int]
+
+
+def _with_mitmproxy(
+    command: str,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    body: Body,
+    *,
+    log_to_file: bool,
+    extra: Sequence[str] = (),
+    **listen: Any,
+) -> int:
+    """Routes checked, mitmproxy started, ``body`` run, mitmproxy stopped however ``body`` ends, the
+    summary printed. Returns ``body``'s status (2: crosswire could not start; 128 + N: signal N before
+    ``body`` began)."""
+    try:
+        with _session(args, environ, log_to_file=log_to_file) as session, _Signals() as signals:
+            try:
+                mitm = _start(args, session, environ, extra, **listen)
+            except launch.LaunchError as exc:
+                print(f"crosswire {command}: {exc}", file=sys.stderr)
+                return 2
+            try:
+                code = body(session, signals, mitm)
+            finally:
+                signals.stopping = True
+                status = mitm.stop()
+            _finish(args, session, status)
+            return code
+    except Interrupted as stop:
+        print(f"crosswire {command}: {stop} while starting; stopped", file=sys.stderr)
+        return 128 + stop.signum
+    except ConfigError as exc:
+        print(f"crosswire {command}: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command[:1] == ["--"]:
@@ -378,88 +420,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_tool(args: argparse.Namespace, command: Sequence[str], environ: dict[str, str]) -> int:
-    """``crosswire run`` with parsed ``args`` (see :func:`build_run_parser`): mitmproxy, then ``command``
-    in ``environ`` plus the proxy and CA variables; returns the tool's exit status (2 when crosswire
-    could not start, 127 when the command is not found, 130 when interrupted before the tool ran)."""
-    try:
-        with _session(args, environ, log_to_file=True) as session, _Signals() as signals:
-            try:
-                mitm = _start(args, session, environ)
-            except launch.LaunchError as exc:
-                print(f"crosswire run: {exc}", file=sys.stderr)
-                return 2
-            try:
-                child_env = tool_environment(environ, mitm.url, ca.variables(session.confdir, environ))
-                web = [f"  mitmweb: {mitm.web_url}"] if mitm.web_url else []
-                log = f"; mitmproxy log: {session.log}" if session.log else ""
-                _say(args.quiet, f"crosswire: proxy {mitm.url}{log}", *_route_lines(session), *web)
-                try:
-                    child = signals.start(command, child_env)
-                except OSError as exc:
-                    print(f"crosswire run: cannot start {command[0]}: {exc.strerror or exc}", file=sys.stderr)
-                    return 127
-                code = exit_status(child.wait())
-            finally:
-                signals.stopping = True
-                status = mitm.stop()
-            _finish(args, session, mitm, status)
-            return code
-    except Interrupted as stop:
-        print(f"crosswire run: {stop} before the tool started; stopped", file=sys.stderr)
-        return 128 + stop.signum
-    except ConfigError as exc:
-        print(f"crosswire run: {exc}", file=sys.stderr)
-        return 2
+    """``crosswire run`` with the parsed arguments of its parser (:func:`add_parsers`): mitmproxy, then
+    ``command`` in ``environ`` plus the proxy and CA variables. Returns the tool's exit status (2 when
+    crosswire could not start, 127 when the command is not found, 128 + N after signal N arrived before
+    the tool started)."""
+
+    def tool(session: Session, signals: _Signals, mitm: launch.Mitmproxy) -> int:
+        child_env = tool_environment(environ, mitm.url, ca.variables(session.confdir, environ))
+        web = [f"  mitmweb: {mitm.web_url}"] if mitm.web_url else []
+        log = f"; mitmproxy log: {session.log}" if session.log else ""
+        _say(args.quiet, f"crosswire: proxy {mitm.url}{log}", *_route_lines(session), *web)
+        try:
+            child = signals.start(command, child_env)
+        except OSError as exc:
+            print(f"crosswire run: cannot start {command[0]}: {exc.strerror or exc}", file=sys.stderr)
+            return 127
+        return exit_status(child.wait())
+
+    return _with_mitmproxy("run", args, environ, tool, log_to_file=True)
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
-    mitm_extra = list(args.mitmproxy_args)
-    if mitm_extra[:1] == ["--"]:
-        mitm_extra = mitm_extra[1:]
-    try:
-        with _session(args, environ, log_to_file=False) as session, _Signals() as signals:
-            try:
-                mitm = launch.start(
-                    [*_mitmproxy_args(args, session), *mitm_extra],
-                    web=args.web,
-                    env=environ,
-                    log=session.log,
-                    confdir=session.confdir,
-                    listen_host=args.host,
-                    listen_port=args.port,
-                )
-            except launch.LaunchError as exc:
-                print(f"crosswire proxy: {exc}", file=sys.stderr)
-                return 2
-            try:
-                variables = {
-                    **dict.fromkeys(PROXY_VARIABLES[:3], mitm.url),
-                    "NO_PROXY": LOOPBACK,
-                    **ca.variables(session.confdir, environ),
-                }
-                print(f"# crosswire proxy at {mitm.url}; Ctrl-C stops it and prints the summary", flush=True)
-                for line in _route_lines(session):
-                    print("#" + line, flush=True)
-                if mitm.web_url:
-                    print(f"# mitmweb: {mitm.web_url}", flush=True)
-                print("\n".join(ca.export_lines(variables)), flush=True)
-                while mitm.proc.poll() is None:
-                    try:
-                        mitm.proc.wait()
-                    except Interrupted:
-                        break
-            finally:
-                signals.stopping = True
-                status = mitm.stop()
-            _finish(args, session, mitm, status)
-            return 0 if status in (0, -signal.SIGTERM) else 1
-    except Interrupted as stop:
-        print(f"crosswire proxy: {stop} while starting; stopped", file=sys.stderr)
-        return 128 + stop.signum
-    except ConfigError as exc:
-        print(f"crosswire proxy: {exc}", file=sys.stderr)
-        return 2
+    extra = list(args.mitmproxy_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+
+    def serve(session: Session, signals: _Signals, mitm: launch.Mitmproxy) -> int:
+        variables = {
+            **dict.fromkeys(PROXY_VARIABLES[:3], mitm.url),
+            "NO_PROXY": LOOPBACK,
+            **ca.variables(session.confdir, environ),
+        }
+        print(f"# crosswire proxy at {mitm.url}; Ctrl-C stops it and prints the summary", flush=True)
+        for line in _route_lines(session):
+            print("#" + line, flush=True)
+        if mitm.web_url:
+            print(f"# mitmweb: {mitm.web_url}", flush=True)
+        print("\n".join(ca.export_lines(variables)), flush=True)
+        try:
+            status = mitm.proc.wait()
+        except Interrupted:  # Ctrl-C or SIGTERM: the way to stop it
+            return 0
+        return 0 if status in (0, -signal.SIGTERM) else 1  # it stopped by itself: say so in the status
+
+    return _with_mitmproxy(
+        "proxy", args, environ, serve, log_to_file=False, extra=extra, listen_host=args.host, listen_port=args.port
+    )
 
 
 def cmd_env(args: argparse.Namespace) -> int:
