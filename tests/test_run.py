@@ -213,11 +213,12 @@ def test_anthropic_sdk_under_run_reaches_an_openai_chat_upstream(tmp_path: Path)
         child.write_text(ANTHROPIC_CHILD, encoding="utf-8")
         result = crosswire_run(
             tmp_path,
-            ["--to", f"openai-chat@{up.url('/v1')}", "--key-env", ""],
+            ["--quiet", "--to", f"openai-chat@{up.url('/v1')}", "--key-env", ""],
             [sys.executable, str(child)],
         )
     assert result.returncode == 0, result.stderr + result.log
     assert result.leftovers == []
+    assert result.stderr == ""  # --quiet: the tool's output only; the summary is still in --summary-json
     seen = json.loads(result.stdout.splitlines()[-1])
     assert seen["text"] == "Chat upstream."
     assert up.requests[0].path == "/v1/chat/completions"

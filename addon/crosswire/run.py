@@ -37,7 +37,9 @@ from .routes import ConfigError, build_route, dump_routes, load_config, parse_li
 LOOPBACK = "localhost,127.0.0.1,::1"
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 KEEP_LOGS = 20  # run logs kept in the state directory
-FOREGROUND_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)  # the terminal sends these to its whole group
+# Signals a terminal sends to its whole foreground group, and every one run handles (those the platform has).
+FOREGROUND_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGQUIT", "SIGHUP") if hasattr(signal, name))
+HANDLED_SIGNALS = (*FOREGROUND_SIGNALS, signal.SIGTERM)
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def _terminal_sent_it_to_the_group() -> bool:
     Ctrl-\\ and hangup reached the tool (same group) directly, and forwarding would deliver them twice."""
     for fd in (0, 1, 2):
         try:
-            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():  # (POSIX; run is not for Windows)
                 return True
         except OSError:
             continue
@@ -273,8 +275,6 @@ def _terminal_sent_it_to_the_group() -> bool:
 class _Signals:
     """Until a tool runs, INT/TERM/HUP/QUIT raise :class:`Interrupted`; while it runs, they go to the tool
     (a second SIGTERM kills it); while mitmproxy stops, they are ignored."""
-
-    HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
@@ -296,7 +296,7 @@ class _Signals:
         return self.child
 
     def __enter__(self) -> _Signals:
-        for signum in self.HANDLED:
+        for signum in HANDLED_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
