@@ -46,22 +46,25 @@ def refused_port() -> Iterator[int]:
 
 
 class Mitmdump:
-    """``mitmdump`` with the crosswire entry script, started by :func:`crosswire.launch.start` (ready when
-    constructed, on a port the OS chose); stopped by :meth:`stop` (tests use fixtures). ``listen=False``
-    runs one that exits by itself (``-nr file``)."""
+    """``mitmdump`` with the crosswire entry script (``script=False``: a plain one), started by
+    :func:`crosswire.launch.start` (ready when constructed, on a port the OS chose); stopped by :meth:`stop`
+    (tests use fixtures). ``listen=False`` runs one that exits by itself (``-nr file``)."""
 
-    def __init__(self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None, script: bool = True
+    ) -> None:
         self.log_path = tmp / f"mitmdump-{time.monotonic_ns()}.log"
         confdir = tmp / "confdir"
         confdir.mkdir(exist_ok=True)
         full_env = {**os.environ, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY, **(env or {})}
         self._launched: launch.Mitmproxy | None = None
         if listen:
-            self._launched = launch.start(args, env=full_env, log=self.log_path, confdir=confdir)
+            self._launched = launch.start(args, crosswire=script, env=full_env, log=self.log_path, confdir=confdir)
             self.proc = self._launched.proc
             self.port = self._launched.port
         else:
-            cmd = launch.command("mitmdump", ["--set", f"confdir={confdir}", "-s", str(launch.ENTRY), *args])
+            entry = ["-s", str(launch.ENTRY)] if script else []
+            cmd = launch.command("mitmdump", ["--set", f"confdir={confdir}", *entry, *args])
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env)
             self.port = 0

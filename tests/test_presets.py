@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from crosswire import presets
-from crosswire.routes import ConfigError, build_route, dump_routes, load_config
+from crosswire.routes import ConfigError, build_route, dump_routes, load_config, parse_model_map
 from crosswire.run import RouteOptions, route_tables
 
 ENV = {"OPENROUTER_API_KEY": "sk-or", "ANTHROPIC_API_KEY": "sk-ant", "OPENAI_API_KEY": "sk-oa"}
@@ -127,15 +127,15 @@ def test_a_tool_in_a_format_crosswire_does_not_convert_is_refused_by_name() -> N
 
 @pytest.mark.parametrize(
     ("items", "expected"),
-    [(["*=a"], {"*": "a"}), (["gpt-4o = b", "*=c"], {"gpt-4o": "b", "*": "c"})],
+    [(["*=a"], {"*": "a"}), (["qwen3"], {"*": "qwen3"}), (["gpt-4o = b", "*=c"], {"gpt-4o": "b", "*": "c"})],
 )
 def test_models(items: list[str], expected: dict[str, str]) -> None:
-    assert presets.parse_models(items) == expected
+    assert parse_model_map(items) == expected
 
 
-def test_a_model_without_equals_is_refused() -> None:
-    with pytest.raises(ConfigError, match="write CLIENT=UPSTREAM"):
-        presets.parse_models(["qwen3"])
+def test_a_model_map_without_a_name_is_refused() -> None:
+    with pytest.raises(ConfigError, match="write NAME"):
+        parse_model_map(["gpt-4o="])
 
 
 # --- all route options together --------------------------------------------------------------------

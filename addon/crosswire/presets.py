@@ -10,7 +10,7 @@ holds (``routes.build_route`` validates them). Endpoints are as each provider an
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -139,17 +139,6 @@ def tool_endpoints(tool: str) -> tuple[tuple[str, str], ...]:
     """The endpoints ``tool`` (a command name) calls; the official ones when crosswire does not know it."""
     known = TOOLS.get(os.path.basename(tool))
     return known.endpoints if known else OFFICIAL_ENDPOINTS
-
-
-def parse_models(items: Sequence[str]) -> dict[str, str]:
-    """``--model CLIENT=UPSTREAM`` items as a route's model_map (``*`` for every other name)."""
-    model_map: dict[str, str] = {}
-    for item in items:
-        client, eq, upstream = item.partition("=")
-        if not eq or not client.strip() or not upstream.strip():
-            raise ConfigError(f"--model {item!r}: write CLIENT=UPSTREAM, e.g. --model '*=qwen3-coder'")
-        model_map[client.strip()] = upstream.strip()
-    return model_map
 
 
 def shortcut_routes(

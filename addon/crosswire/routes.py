@@ -371,6 +371,21 @@ def load_routes(
     return routes
 
 
+def parse_model_map(values: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``--model NAME`` (every model) or ``--model FROM=TO`` (repeatable; ``*`` for any other) as a model map."""
+    out: dict[str, str] = {}
+    for value in values:
+        source, sep, target = value.partition("=")
+        if not sep:
+            source, target = "*", value
+        if not source.strip() or not target.strip():
+            raise ConfigError(
+                f"--model {value!r}: write NAME (for every model) or FROM=TO, e.g. gpt-4o=claude-sonnet-4-5"
+            )
+        out[source.strip()] = target.strip()
+    return out
+
+
 def dump_routes(tables: list[dict[str, Any]]) -> str:
     """Route tables as a routes file (the inverse of :func:`load_config` for the keys a route has)."""
     out = []

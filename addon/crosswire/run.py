@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any
 
 from . import ca, launch, presets, stats
-from .routes import ConfigError, build_route, dump_routes, load_config, parse_line
+from .routes import ConfigError, build_route, dump_routes, load_config, parse_line, parse_model_map
 
 LOOPBACK = "localhost,127.0.0.1,::1"
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
@@ -77,7 +77,7 @@ def route_tables(options: RouteOptions, environ: Mapping[str, str]) -> tuple[lis
     if options.to:
         target = presets.parse_target(options.to, env)
         tool = options.tool or ""
-        shortcut, notes = presets.shortcut_routes(tool, target, presets.parse_models(options.models), options.key_env)
+        shortcut, notes = presets.shortcut_routes(tool, target, parse_model_map(options.models), options.key_env)
         tables += shortcut
     if not tables:
         raise ConfigError("no route: give --to PRESET (or FORMAT@URL), --route 'MATCH -> UPSTREAM' or --config FILE")
@@ -99,9 +99,9 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
         "--model",
         action="append",
         default=[],
-        metavar="CLIENT=UPSTREAM",
-        help="with --to: send model UPSTREAM when the tool asks for CLIENT ('*' for any other); repeatable; "
-        "e.g. --model '*=qwen3-coder'",
+        metavar="[CLIENT=]UPSTREAM",
+        help="with --to: send model UPSTREAM when the tool asks for CLIENT ('*' or no CLIENT: any other); "
+        "repeatable; e.g. --model qwen3-coder or --model claude-haiku-4-5=qwen3-coder",
     )
     group.add_argument(
         "--key-env",
