@@ -1,9 +1,8 @@
 """What the flow-file tools (``crosswire flows convert --to``, ``export``, ``show``) ask about formats.
 
-Most of it is the format registry's (:data:`crosswire.formats.FORMATS`: endpoint suffixes, default
-and credential headers, whether a request asks for usage, the upstream path a format wants); what
-the registry does not describe, because only recordings need it, is here: the host each format's
-official API answers on, and how a whole (non-streamed) answer body tells its format.
+All of it comes from the format registry (:data:`crosswire.formats.FORMATS`: endpoint suffixes,
+default and credential headers, official hosts, how an answer tells its format, whether a request
+asks for usage, the upstream path a format wants); this module applies it to recorded exchanges.
 """
 
 from __future__ import annotations
@@ -17,19 +16,6 @@ from . import contentview
 from .addon import _redacted
 from .formats import FORMATS
 
-# A recording of a format's official API, converted, is addressed to the target's official API;
-# any other host (a local server, a gateway, a fake) is kept.
-OFFICIAL_HOSTS = {
-    "anthropic": "api.anthropic.com",
-    "openai-chat": "api.openai.com",
-    "openai-responses": "api.openai.com",
-}
-# A whole answer's format, from its JSON: (field, value) pairs only that format's answers carry.
-ANSWER_MARKS = {
-    "anthropic": ("type", "message"),
-    "openai-chat": ("object", "chat.completion"),
-    "openai-responses": ("object", "response"),
-}
 # Query parameters that may carry a key, whatever the format (gateways use their own names too).
 CREDENTIAL_PARAMS = FORMATS.credential_query | {"key", "api_key", "api-key", "apikey", "access_token", "token"}
 REDACTED = _redacted("client credential")
@@ -53,7 +39,10 @@ def endpoint_path(source_path: str, source: str, target: str, model: str = "", s
 
 
 def target_host(host: str, source: str, target: str) -> str:
-    return OFFICIAL_HOSTS.get(target, host) if host.lower() == OFFICIAL_HOSTS.get(source) else host
+    """A recording of the source's official API is addressed to the target's; any other host (a
+    local server, a gateway, a fake) is kept."""
+    official, target_official = FORMATS.get(source).official_host, FORMATS.get(target).official_host
+    return target_official if official and target_official and host.lower() == official else host
 
 
 def is_sse(content_type: str) -> bool:
@@ -75,7 +64,7 @@ def answer_format(body: bytes, content_type: str, path: str = "") -> str | None:
     data = _json_object(body)
     if data is None:
         return None
-    return next((name for name, (key, value) in ANSWER_MARKS.items() if data.get(key) == value), None)
+    return next((f.name for f in FORMATS if f.response_body(data)), None)
 
 
 def flow_format(method: str, path: str, status: int, content_type: str, body: bytes) -> str | None:

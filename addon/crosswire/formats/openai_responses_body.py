@@ -606,6 +606,11 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     )
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("object") == "response"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_responses.OpenAIResponsesStreamReader,
@@ -625,5 +630,7 @@ FORMAT = Format(
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.openai.com",
     stream_error_frame=openai_responses.is_error_frame,
 )
