@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from crosswire import presets
+from crosswire.formats import FORMATS
 from crosswire.routes import ConfigError, build_route, dump_routes, load_config, parse_model_map
 from crosswire.run import RouteOptions, route_tables
 
@@ -197,3 +198,9 @@ def test_help_shows_every_option_with_an_example(command: str) -> None:
         assert f"`{action.option_strings[0]}" in docs, action.option_strings  # and documented
     text = sub.format_help()
     assert "examples:" in text and "crosswire " + command in text.split("examples:")[1]
+
+
+def test_the_official_endpoints_are_on_the_registrys_official_hosts() -> None:
+    for url, fmt in presets.OFFICIAL_ENDPOINTS:
+        assert url.split("/")[2] == FORMATS.get(fmt).official_host
+        assert FORMATS.get(fmt).claims_path(url.split("/", 3)[3])
