@@ -88,6 +88,7 @@ def test_a_known_tool_implies_the_match_and_a_preset_the_upstream() -> None:
             "client_format": "anthropic",
             "upstream_format": "openai-chat",
             "api_key_env": "",
+            "reasoning": False,  # the local presets' default (no reasoning request for a local model)
             "model_map": {"*": "qwen3-coder"},
         }
     ]
@@ -114,9 +115,19 @@ def test_an_unknown_tool_gets_the_official_endpoints_and_a_model_map_only_where_
         ("https://api.openai.com/v1/responses", True),
     ]
     assert notes == [
-        "--model does not apply to python3: api.anthropic.com/v1/messages -> anthropic: "
-        "anthropic on both sides, bodies pass unchanged"
+        "python3: api.anthropic.com/v1/messages -> anthropic: anthropic on both sides, bodies pass unchanged "
+        "(--model and the route options do not apply)"
     ]
+
+
+def test_route_options_override_the_presets_on_converting_routes() -> None:
+    target = presets.parse_target("ollama@http://gpu:11434/v1", {})
+    tables, _ = presets.shortcut_routes("claude", target, {}, None, {"reasoning": True, "max_output_tokens": 8192})
+    assert (tables[0]["reasoning"], tables[0]["max_output_tokens"]) == (True, 8192)
+    (openai,) = presets.shortcut_routes("claude", presets.parse_target("openai", {}), {})[0]
+    assert "reasoning" not in openai and "max_output_tokens" not in openai
+    route = build_route(tables[0], source="test", name="r", environ={})
+    assert route.max_output_tokens == 8192 and route.reasoning is True
 
 
 def test_a_tool_in_a_format_crosswire_does_not_convert_is_refused_by_name() -> None:

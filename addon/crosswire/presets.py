@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,12 @@ class Provider:
     key_env: str  # "" for a local server that needs no key
     base_url_env: str = ""  # a variable naming the host, when there is no fixed one (azure)
     base_url_path: str = ""  # appended to that variable's value
+    # Route options its usual models need (docs/addon.md, "Route options for real upstream models"):
+    # local servers and DeepSeek's models take no reasoning request.
+    route_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+NO_REASONING: Mapping[str, Any] = {"reasoning": False}
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -35,15 +41,15 @@ PROVIDERS: dict[str, Provider] = {
         Provider("anthropic", "https://api.anthropic.com/v1", "anthropic", "ANTHROPIC_API_KEY"),
         Provider("openai", "https://api.openai.com/v1", "openai-responses", "OPENAI_API_KEY"),
         Provider("openrouter", "https://openrouter.ai/api/v1", "openai-chat", "OPENROUTER_API_KEY"),
-        Provider("deepseek", "https://api.deepseek.com", "openai-chat", "DEEPSEEK_API_KEY"),
+        Provider("deepseek", "https://api.deepseek.com", "openai-chat", "DEEPSEEK_API_KEY", route_options=NO_REASONING),
         Provider("groq", "https://api.groq.com/openai/v1", "openai-chat", "GROQ_API_KEY"),
         Provider("mistral", "https://api.mistral.ai/v1", "openai-chat", "MISTRAL_API_KEY"),
         Provider("together", "https://api.together.ai/v1", "openai-chat", "TOGETHER_API_KEY"),
         Provider("fireworks", "https://api.fireworks.ai/inference/v1", "openai-chat", "FIREWORKS_API_KEY"),
         Provider("xai", "https://api.x.ai/v1", "openai-chat", "XAI_API_KEY"),
-        Provider("ollama", "http://localhost:11434/v1", "openai-chat", ""),
-        Provider("lmstudio", "http://localhost:1234/v1", "openai-chat", ""),
-        Provider("vllm", "http://localhost:8000/v1", "openai-chat", ""),
+        Provider("ollama", "http://localhost:11434/v1", "openai-chat", "", route_options=NO_REASONING),
+        Provider("lmstudio", "http://localhost:1234/v1", "openai-chat", "", route_options=NO_REASONING),
+        Provider("vllm", "http://localhost:8000/v1", "openai-chat", "", route_options=NO_REASONING),
         Provider("azure", "", "openai-chat", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "/openai/v1"),
     )
 }
@@ -97,6 +103,7 @@ class Target:
     base_url: str
     format: str
     key_env: str
+    route_options: Mapping[str, Any] = field(default_factory=dict)
 
     def endpoint(self) -> str:
         path = FORMATS.get(self.format).path_suffixes[0]
@@ -113,7 +120,7 @@ def parse_target(text: str, environ: Mapping[str, str] | None = None) -> Target:
     if name in PROVIDERS:
         p = PROVIDERS[name]
         if url:  # the preset on another host: say which
-            return Target(f"{name}@{urlsplit(url).netloc}", url, p.format, p.key_env)
+            return Target(f"{name}@{urlsplit(url).netloc}", url, p.format, p.key_env, p.route_options)
         base = p.base_url
         if not base:  # the host comes from a variable
             host = env.get(p.base_url_env, "").rstrip("/")
@@ -124,7 +131,7 @@ def parse_target(text: str, environ: Mapping[str, str] | None = None) -> Target:
                     f"{p.base_url_path}"
                 )
             base = host + p.base_url_path
-        return Target(name, base, p.format, p.key_env)
+        return Target(name, base, p.format, p.key_env, p.route_options)
     if name in FORMATS:
         if not at:
             raise ConfigError(f"--to {text!r}: a format needs the upstream's base URL: --to {name}@URL")
@@ -142,12 +149,17 @@ def tool_endpoints(tool: str) -> tuple[tuple[str, str], ...]:
 
 
 def shortcut_routes(
-    tool: str, target: Target, model_map: Mapping[str, str], key_env: str | None = None
+    tool: str,
+    target: Target,
+    model_map: Mapping[str, str],
+    key_env: str | None = None,
+    route_options: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """One route table per endpoint ``tool`` calls, to ``target``; and notes for the user.
 
     A route whose two sides speak the same format passes bodies unchanged, so a model map does not
-    apply to it (a note says so). ``key_env`` overrides the preset's key variable ("" sends no key).
+    apply to it (a note says so). ``key_env`` overrides the preset's key variable ("" sends no key);
+    ``route_options`` (max_output_tokens, reasoning) override the preset's on converting routes.
     """
     tables: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -166,9 +178,15 @@ def shortcut_routes(
             "upstream_format": target.format,
             "api_key_env": target.key_env if key_env is None else key_env,
         }
-        if model_map and fmt == target.format:
-            notes.append(f"--model does not apply to {table['name']}: {fmt} on both sides, bodies pass unchanged")
-        elif model_map:
-            table["model_map"] = dict(model_map)
+        if fmt == target.format:
+            if model_map or route_options:
+                notes.append(
+                    f"{table['name']}: {fmt} on both sides, bodies pass unchanged (--model and the "
+                    "route options do not apply)"
+                )
+        else:
+            table.update({**target.route_options, **(route_options or {})})
+            if model_map:
+                table["model_map"] = dict(model_map)
         tables.append(table)
     return tables, notes

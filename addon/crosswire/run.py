@@ -55,6 +55,17 @@ class RouteOptions:
     routes: list[str] = field(default_factory=list)
     config: str | None = None
     tool: str | None = None  # whose endpoints --to routes (default: the command's name)
+    max_output_tokens: int | None = None
+    reasoning: bool | None = None
+
+    def shortcut_options(self) -> dict[str, Any]:
+        """The route options --to's routes get on top of the preset's."""
+        options: dict[str, Any] = {}
+        if self.max_output_tokens is not None:
+            options["max_output_tokens"] = self.max_output_tokens
+        if self.reasoning is not None:
+            options["reasoning"] = self.reasoning
+        return options
 
 
 def route_tables(options: RouteOptions, environ: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -74,10 +85,13 @@ def route_tables(options: RouteOptions, environ: Mapping[str, str]) -> tuple[lis
         raise ConfigError("--model goes with --to (a routes file sets model_map on each route)")
     if options.key_env is not None and not options.to:
         raise ConfigError("--key-env goes with --to (a routes file sets api_key_env on each route)")
+    if options.shortcut_options() and not options.to:
+        raise ConfigError("--max-output-tokens and --reasoning go with --to (a routes file sets them on each route)")
     if options.to:
         target = presets.parse_target(options.to, env)
-        tool = options.tool or ""
-        shortcut, notes = presets.shortcut_routes(tool, target, parse_model_map(options.models), options.key_env)
+        shortcut, notes = presets.shortcut_routes(
+            options.tool or "", target, parse_model_map(options.models), options.key_env, options.shortcut_options()
+        )
         tables += shortcut
     if not tables:
         raise ConfigError("no route: give --to PRESET (or FORMAT@URL), --route 'MATCH -> UPSTREAM' or --config FILE")
@@ -110,6 +124,19 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
         "e.g. --key-env MY_OPENROUTER_KEY",
     )
     group.add_argument(
+        "--max-output-tokens",
+        type=int,
+        metavar="N",
+        help="with --to: the most output tokens the upstream model takes (a larger request is clamped); "
+        "e.g. --max-output-tokens 16384 for gpt-4o",
+    )
+    group.add_argument(
+        "--reasoning",
+        choices=("on", "off"),
+        help="with --to: whether the upstream model takes reasoning requests (default: on, off for the local "
+        "and deepseek presets); e.g. --reasoning off for gpt-4o",
+    )
+    group.add_argument(
         "--route",
         action="append",
         default=[],
@@ -129,7 +156,10 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _route_options(args: argparse.Namespace) -> RouteOptions:
-    return RouteOptions(args.to, args.model, args.key_env, args.route, args.config, args.tool)
+    reasoning = None if args.reasoning is None else args.reasoning == "on"
+    return RouteOptions(
+        args.to, args.model, args.key_env, args.route, args.config, args.tool, args.max_output_tokens, reasoning
+    )
 
 
 # --- mitmproxy --------------------------------------------------------------------------------------
