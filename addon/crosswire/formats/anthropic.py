@@ -175,7 +175,6 @@ def _frame(event: str, payload: bytes) -> bytes:
 class AnthropicStreamWriter(base.StreamWriter):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._usage: Usage = {}
         self._stop: tuple[str, str | None] | None = None
         self._text_index = -1
         self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
@@ -184,7 +183,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         message: dict[str, Any] = {
             "id": base.derive_id(id, "msg_"),
             "type": "message",
@@ -234,7 +233,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self.out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % index)
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = (reason, sequence)
@@ -249,7 +248,7 @@ class AnthropicStreamWriter(base.StreamWriter):
     def write_end(self) -> None:
         self._ensure_started()
         reason, sequence = self._stop or ("end_turn", None)
-        usage = {"output_tokens": 0, **{k: v for k, v in self._usage.items() if k in USAGE_KEYS}}
+        usage = {"output_tokens": 0, **{k: v for k, v in self.reported_usage.items() if k in USAGE_KEYS}}
         payload = {
             "type": "message_delta",
             "delta": {"stop_reason": reason, "stop_sequence": sequence},

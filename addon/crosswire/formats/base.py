@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..events import StreamSink
+from ..events import StreamSink, Usage
 from ..options import Options
 
 log = logging.getLogger("crosswire")
@@ -43,7 +43,7 @@ class StreamReader:
         # The block lifecycle every reader shares: one canonical block open at a time, numbered in order.
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_kind = ""
-        self._blocks = 0
+        self.blocks = 0  # content blocks started so far (public: the addon times the first content by it)
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
@@ -52,8 +52,8 @@ class StreamReader:
     def _start_block(self, kind: str, id: str = "", name: str = "", data: str = "") -> int:
         """Close the open block and open the next one; its canonical index."""
         self._close_block()
-        index = self._open = self._blocks
-        self._blocks += 1
+        index = self._open = self.blocks
+        self.blocks += 1
         self._open_kind = kind
         self.sink.block_start(index, kind, id=id, name=name, data=data)
         return index
@@ -100,6 +100,7 @@ class StreamWriter(StreamSink):
     def __init__(self, options: Options) -> None:
         self.options = options
         self.out: list[bytes] = []
+        self.reported_usage: Usage = {}  # what the source reported so far (message_start, usage): later wins
         self.finished = False  # an end or an error was written: nothing more is
         self.errored = False
         self._started = False  # message_start written

@@ -217,7 +217,6 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
         self._content_prefix = b""  # the same, followed by `{"content":`
         self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
-        self._usage: Usage = {}
         self._kinds: dict[int, str] = {}
         self._refusals: set[int] = set()  # indexes of refusal blocks (written as delta.refusal)
         self._tool_index: dict[int, int] = {}
@@ -229,7 +228,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
     def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
         if self._prefix:
             return
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         stamp = self.options.created or created or int(time.time())
         self._head = (
             b'{"id":'
@@ -305,7 +304,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self._content(thinking_xml.render_thinking("".join(self._thinking), "".join(self._signature)))
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         if self._finish_sent:
@@ -320,9 +319,8 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if not self._finish_sent:
             self.stop("end_turn")
         if self.options.include_usage:
-            self.out.append(
-                b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(write_usage(self._usage)) + b"}\n\n"
-            )
+            usage = orjson.dumps(write_usage(self.reported_usage))
+            self.out.append(b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n")
         self.out.append(b"data: [DONE]\n\n")
 
     def write_error(self, type: str, message: str) -> None:

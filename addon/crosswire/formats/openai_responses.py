@@ -490,7 +490,6 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._base = ""  # the response id without its prefix: the stem of the item ids
         self._model = ""
         self._created = 0
-        self._usage: Usage = {}
         self._stop: str | None = None
         self._items: list[bytes] = []  # finished output items, serialized, for the final response
         self._refused_in_band = False
@@ -534,7 +533,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         self._id = base.derive_id(id, "resp_")
         self._base = self._id[len("resp_") :]
         self._model = self.options.model or model
@@ -705,7 +704,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     # -- end
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = reason
@@ -729,7 +728,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             status,
             incomplete_details={"reason": incomplete} if incomplete else None,
             output=self._output(),
-            usage=write_usage(self._usage),
+            usage=write_usage(self.reported_usage),
         )
         self._event("response.incomplete" if incomplete else "response.completed", {"response": response})
 
