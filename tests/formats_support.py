@@ -1042,12 +1042,16 @@ def _genai_client(handler: Callable[[Any], Any], proxy: str | None = None, base:
     from google.genai import types
 
     if proxy is not None:
-        options = types.HttpOptions(base_url=base, httpx_client=httpx.Client(proxy=proxy), timeout=20_000)
+        options = types.HttpOptions(
+            base_url=base, api_version="v1beta", httpx_client=httpx.Client(proxy=proxy), timeout=20_000
+        )
         return genai.Client(api_key=CLIENT_KEYS["gemini"], http_options=options)
     _MOCK["handler"] = handler
     if "client" not in _MOCK:
         transport = httpx.MockTransport(lambda request: _MOCK["handler"](request))
-        options = types.HttpOptions(base_url=base, httpx_client=httpx.Client(transport=transport), timeout=20_000)
+        options = types.HttpOptions(
+            base_url=base, api_version="v1beta", httpx_client=httpx.Client(transport=transport), timeout=20_000
+        )
         _MOCK["client"] = genai.Client(api_key=CLIENT_KEYS["gemini"], http_options=options)
     return _MOCK["client"]
 

@@ -83,7 +83,7 @@ def answers(draw: st.DrawFn) -> Answer:
         elif kind == "tool":
             args = draw(json_args)
             fragments = draw(splits(json.dumps(args))) if args else []
-            parts.append(("tool", "call_" + draw(ident), draw(ident), fragments))
+            parts.append(("tool", f"call_{draw(ident)}{len(parts)}", draw(ident), fragments))  # ids unique in an answer
     return Answer(
         id=draw(ident),
         parts=parts,
