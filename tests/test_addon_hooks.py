@@ -21,6 +21,7 @@ AKEY = "sk-ant-unit-UPSTREAM"
 OKEY = "sk-openai-unit-UPSTREAM"
 ROUTE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+WHOLE_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -54,6 +55,12 @@ def client_flow(url: str = "https://api.openai.com/v1/chat/completions", body: b
     return f
 
 
+def send(addon: Crosswire, flow: http.HTTPFlow) -> None:
+    """What mitmproxy does with a request: requestheaders, then request (and the key carrier's update)."""
+    addon.requestheaders(flow)
+    addon.request(flow)
+
+
 def upstream_answer(flow: http.HTTPFlow, body: bytes, content_type: str, status: int = 200) -> None:
     flow.response = http.Response.make(status, body, {"content-type": content_type, "request-id": "req_123"})
     flow.response.timestamp_start = 1700000000.5
@@ -73,7 +80,7 @@ def test_bad_options_raise_options_error(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crosswire) -> None:
     f = client_flow("https://api.openai.com/v1/chat/completions?x=1")
-    addon.request(f)
+    send(addon, f)
     req = f.request
     assert req.url == "https://api.anthropic.com/v1/messages?x=1"
     assert req.host_header == "api.anthropic.com"
@@ -88,15 +95,15 @@ def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crossw
 
 
 def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crosswire) -> None:
-    f = client_flow()
-    addon.request(f)
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
     upstream_body = f.request.content
     upstream_answer(f, orjson.dumps(anthropic_message("Hello")), "application/json")
     addon.responseheaders(f)
     assert AKEY not in str(f.request.headers)  # before Save or anything else can see it
     addon.response(f)
     assert f.request.url == "https://api.openai.com/v1/chat/completions"  # the client's view
-    assert orjson.loads(f.request.content or b"") == CHAT_BODY
+    assert orjson.loads(f.request.content or b"") == WHOLE_BODY
     assert "sk-CLIENT" not in str(f.request.headers)
     out = orjson.loads(f.response.content or b"")
     assert out["object"] == "chat.completion" and out["choices"][0]["message"]["content"] == "Hello"
@@ -112,7 +119,7 @@ def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crossw
 
 def test_error_before_response_redacts_the_key(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     f.error = tflow.terr("connection refused")
     addon.error(f)
     md = f.metadata["crosswire"]
@@ -122,14 +129,14 @@ def test_error_before_response_redacts_the_key(addon: Crosswire) -> None:
 
 def test_done_redacts_flows_in_flight(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     addon.done()
     assert AKEY not in str(f.get_state())
 
 
 def test_rejected_request_is_answered_in_the_client_format(addon: Crosswire) -> None:
     f = client_flow(body=b"{not json")
-    addon.request(f)
+    send(addon, f)
     assert f.response is not None and f.response.status_code == 400
     err = orjson.loads(f.response.content or b"")["error"]
     assert err["type"] == "invalid_request_error" and err["message"]
@@ -139,7 +146,7 @@ def test_rejected_request_is_answered_in_the_client_format(addon: Crosswire) -> 
 def test_identity_route_forwards_the_body_byte_for_byte(addon: Crosswire) -> None:
     raw = b'{"model": "claude",   "messages": []}'
     f = client_flow("http://ident.test/v1/messages", raw)
-    addon.request(f)
+    send(addon, f)
     assert f.request.raw_content == raw
     assert f.request.url == "http://up.test/v1/messages"
     assert f.request.headers["x-api-key"] == AKEY and "authorization" not in f.request.headers
@@ -148,7 +155,7 @@ def test_identity_route_forwards_the_body_byte_for_byte(addon: Crosswire) -> Non
 def test_unmatched_flow_is_untouched(addon: Crosswire) -> None:
     f = client_flow("https://example.com/v1/chat/completions")
     before = f.get_state()
-    addon.request(f)
+    send(addon, f)
     upstream_answer(f, b"{}", "application/json")
     after_response = f.response.get_state()
     addon.responseheaders(f)
@@ -159,7 +166,7 @@ def test_unmatched_flow_is_untouched(addon: Crosswire) -> None:
 
 def test_sse_answer_is_streamed_with_fixed_headers(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     f.response = http.Response.make(
         200, b"", {"content-type": "text/event-stream", "content-length": "5", "content-encoding": "gzip"}
     )
@@ -241,5 +248,11 @@ def test_adapter_records_both_sides_within_the_limit() -> None:
 
 
 def test_identity_adapter_passes_bytes_through() -> None:
-    ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
+    ad = StreamAdapter(None, "", "anthropic", Options(), 1 << 20)
     assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"
+
+
+def test_identity_adapter_decodes_what_the_upstream_compressed() -> None:
+    data = gzip.compress(STREAM)
+    ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
+    assert run(ad, [data[:10], data[10:]]) == STREAM and ad.decodes

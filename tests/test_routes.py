@@ -126,12 +126,13 @@ Anthropic-Version = "2024-01-01"
 def test_config_routes_come_first_and_first_match_wins(tmp_path: Path) -> None:
     routes = routes_from(
         tmp_path,
-        '[[route]]\nmatch = "/v1/chat/completions"\nupstream = "http://a.test/v1/messages"\n',
-        (LINE,),
+        '[[route]]\nmatch = "https://api.openai.com/v1/chat/completions"\nupstream = "http://a.test/v1/messages"\n',
+        ("/v1/chat/completions -> https://api.anthropic.com/v1/messages",),
     )
     assert [r.upstream.host for r in routes] == ["a.test", "api.anthropic.com"]
     found = find_route(routes, "POST", "https", "api.openai.com", 443, "/v1/chat/completions")
     assert found is routes[0]
+    assert find_route(routes, "POST", "https", "other.test", 443, "/v1/chat/completions") is routes[1]
 
 
 def test_empty_key_env_sends_no_key(tmp_path: Path) -> None:

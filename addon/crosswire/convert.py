@@ -63,6 +63,10 @@ class StreamConverter:
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
         if self._decoder.invalid_utf8:
             self._warn(INVALID_UTF8)
+        if self._decoder.keepalives:  # an upstream comment frame: the client gets its own format's keep-alive
+            self._decoder.keepalives = 0
+            if not reader.done:
+                self._writer.ping()
         return self._drain()
 
     def close(self) -> bytes:

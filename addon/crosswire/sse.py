@@ -85,6 +85,7 @@ class SSEDecoder:
         "_slow",
         "_start",
         "invalid_utf8",
+        "keepalives",
         "max_frame",
     )
 
@@ -100,6 +101,7 @@ class SSEDecoder:
         self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _complete
         self._last_id = ""
         self.invalid_utf8 = False  # some bytes were not UTF-8 and became U+FFFD, as the spec says
+        self.keepalives = 0  # frames of comments only (": ping"), which dispatch nothing: a reader may reset it
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
@@ -253,8 +255,12 @@ class SSEDecoder:
         event_type = ""
         data: list[str] | None = None
         retry: int | None = None
+        comment = False
         for line in frame.split("\n"):
-            if not line or line[0] == ":":  # blank, or a comment
+            if not line:
+                continue
+            if line[0] == ":":
+                comment = True
                 continue
             name, colon, value = line.partition(":")
             if colon and value[:1] == " ":
@@ -272,6 +278,7 @@ class SSEDecoder:
             elif name == "retry" and value.isascii() and value.isdigit():
                 retry = int(value)
         if data is None:
+            self.keepalives += comment
             return None  # the spec dispatches nothing for a frame without data
         return ServerSentEvent("\n".join(data), event_type or "message", self._last_id, retry)
 

@@ -246,6 +246,10 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self.message_start("", "", {})
         self.out.append(self._prefix + delta + b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n")
 
+    def ping(self) -> None:
+        if not self.finished:
+            self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
+
     def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
         self._kinds[index] = kind
         if kind == "refusal":

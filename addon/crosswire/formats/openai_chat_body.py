@@ -30,7 +30,7 @@ from .body_common import (
     strings,
 )
 from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 NAME = "openai-chat"
 
@@ -462,6 +462,13 @@ read_error = openai_common.read_error
 write_error = openai_common.write_error
 
 
+# Stored chat completions (``store: true``) live at the provider crosswire routed away from.
+SUB_ENDPOINTS = (
+    SubEndpoint("", frozenset({"GET"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}", frozenset({"GET", "POST", "DELETE"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}/messages", frozenset({"GET"}), "stored", "stored chat completions"),
+)
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_chat.OpenAIChatStreamReader,
@@ -477,10 +484,13 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="chatcmpl-",
     stream_frame=openai_chat.is_stream_frame,
     stream_error_frame=openai_common.is_error_frame,
     client_wants_usage=openai_chat.wants_usage,
+    sub_endpoints=SUB_ENDPOINTS,
+    write_model=openai_common.write_model,
+    write_models=openai_common.write_models,
 )

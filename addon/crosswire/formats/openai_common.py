@@ -1,5 +1,5 @@
 """What the two OpenAI formats share: the error envelope (``{"error": {message, type, param, code}}``),
-in bodies and in stream error frames."""
+in bodies and in stream error frames, and the models list (``GET /v1/models``)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,11 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
 def is_error_frame(parsed: Any) -> bool:
     """A bare ``{"error": …}`` frame, as Chat Completions streams end with."""
     return isinstance(parsed, dict) and bool(parsed.get("error")) and parsed.get("type") != "error"
+
+
+def write_model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "crosswire"}
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "data": models}

@@ -30,7 +30,7 @@ from .body_common import (
     parse_data_url,
     read_function_tool,
 )
-from .openai_common import read_error, write_error
+from .openai_common import read_error, write_error, write_model, write_models
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
     REDACTED_PREFIX,
@@ -40,7 +40,7 @@ from .openai_responses import (
     response_object,
     write_usage,
 )
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 __all__ = ["read_error", "read_request", "read_response", "write_error", "write_request", "write_response"]
 
@@ -606,6 +606,19 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     )
 
 
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"object": "response.input_tokens", "input_tokens": tokens}
+
+
+# crosswire sends ``store: false``: no response is ever stored upstream, so none can be read back.
+SUB_ENDPOINTS = (
+    SubEndpoint("input_tokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("compact", frozenset({"POST"}), "unsupported", "remote compaction"),
+    SubEndpoint("{id}", frozenset({"GET", "DELETE"}), "stored", "stored responses"),
+    SubEndpoint("{id}/cancel", frozenset({"POST"}), "stored", "stored responses"),
+    SubEndpoint("{id}/input_items", frozenset({"GET"}), "stored", "stored responses"),
+)
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_responses.OpenAIResponsesStreamReader,
@@ -621,9 +634,14 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
     stream_error_frame=openai_responses.is_error_frame,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )
