@@ -2,7 +2,8 @@
 self-signed certificate made with `cryptography`, so mitmdump needs ``ssl_insecure``).
 
 It answers every request with the queued (status, headers, body, pieces) or a 500, sending the body
-in ``pieces`` DATA frames, and keeps what it received.
+in ``pieces`` DATA frames (or dropping the connection after ``drop_after`` of them), and keeps what
+it received.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class H2Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "text/event-stream"})
     pieces: int = 1
+    drop_after: int | None = None  # close the TCP connection after this many DATA frames
 
 
 @dataclass
@@ -131,7 +133,10 @@ class H2Upstream:
         sock.sendall(h2c.data_to_send())
         size = max(1, -(-len(reply.body) // reply.pieces))
         parts = [reply.body[i : i + size] for i in range(0, len(reply.body), size)]
-        for part in parts:  # small bodies only: the initial flow-control windows (64 KiB) are enough
+        for i, part in enumerate(parts):  # small bodies only: the initial flow-control windows (64 KiB) are enough
+            if reply.drop_after is not None and i >= reply.drop_after:
+                sock.shutdown(socket.SHUT_RDWR)  # the upstream dies mid-stream: no END_STREAM, no GOAWAY
+                raise OSError("dropped")
             h2c.send_data(stream_id, part)
             sock.sendall(h2c.data_to_send())
         h2c.end_stream(stream_id)

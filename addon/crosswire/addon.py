@@ -2,8 +2,8 @@
 
 Per flow a route owns (:meth:`crosswire.routes.Route.target`):
 
-- ``requestheaders`` decides, before mitmproxy can stream a body past the addon, and keeps the
-  flow's bodies whole (``stream_large_bodies`` cannot stream them);
+- ``requestheaders`` decides, before mitmproxy can stream a body past the addon, and from then on
+  the flow's bodies stay whole (:class:`_BodyGuard`: ``stream_large_bodies`` cannot stream them);
 - ``request`` converts the body, or answers the client itself (a sub-endpoint, the models list, a
   WebSocket upgrade, anything that fails), and re-routes the request with an allow-list of headers;
 - :class:`_KeyCarrier`, the last addon in mitmproxy's chain, sets the route's key only after every
@@ -50,39 +50,52 @@ WEBSOCKET_REFUSED = 426
 LOCAL_STATUS = {"stored": 404, "not_found": 404, "unsupported": 501}
 
 
-class _KeepWhole:
-    """A matched message whose ``stream`` stays what crosswire set.
+class _WithoutStreaming:
+    """mitmproxy's options as one HTTP stream sees them, less ``stream_large_bodies``."""
 
-    mitmproxy's ``stream_large_bodies`` sets ``stream = True`` in the middle of a body that grows
-    past the limit, and then sends the request to its destination before the ``request`` hook (or
-    the raw answer to the client): the one way to keep a matched body whole is to ignore that.
+    def __init__(self, options: Any) -> None:
+        self._options = options
+
+    def __getattr__(self, name: str) -> Any:
+        return None if name == "stream_large_bodies" else getattr(self._options, name)
+
+
+class _BodyGuard:
+    """Keeps the bodies of the flows crosswire owns whole, whatever ``stream_large_bodies`` says.
+
+    mitmproxy decides to stream a body that grows past ``stream_large_bodies`` in the middle of
+    it, in ``HttpStream.check_body_size``, and then sends a request to its destination before the
+    ``request`` hook (or a raw answer to the client before ``response``); no hook comes between.
+    So crosswire wraps that method: for a flow it owns, the stream sees the option unset (the
+    ``body_size_limit`` still applies). Every other flow is checked exactly as before.
     """
 
-    @property
-    def stream(self) -> Any:
-        return self.__dict__.get("_crosswire_stream", False)
+    def __init__(self, owns: Any) -> None:
+        self._owns = owns
+        self._original: Any = None
 
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        if value is not True:
-            self.__dict__["_crosswire_stream"] = value
+    def install(self) -> None:
+        from mitmproxy.proxy.layers.http import HttpStream
 
+        if self._original is not None:
+            return
+        original = self._original = HttpStream.check_body_size
+        owns = self._owns
 
-class _WholeRequest(_KeepWhole, http.Request):
-    pass
+        def check_body_size(stream: Any, request: bool) -> Any:
+            if owns(stream.flow) and not isinstance(stream.context.options, _WithoutStreaming):
+                stream.context.options = _WithoutStreaming(stream.context.options)  # this stream's own context
+            return (yield from original(stream, request))
 
+        check_body_size.__wrapped__ = original  # type: ignore[attr-defined]
+        HttpStream.check_body_size = check_body_size  # type: ignore[method-assign]
 
-class _WholeResponse(_KeepWhole, http.Response):
-    pass
+    def uninstall(self) -> None:
+        from mitmproxy.proxy.layers.http import HttpStream
 
-
-def _keep_whole(message: http.Message, stream: Any = False) -> None:
-    message.stream = stream
-    if type(message) is http.Request:
-        message.__class__ = _WholeRequest
-    elif type(message) is http.Response:
-        message.__class__ = _WholeResponse
-    message.stream = stream
+        if self._original is not None and getattr(HttpStream.check_body_size, "__wrapped__", None) is self._original:
+            HttpStream.check_body_size = self._original  # type: ignore[method-assign]
+        self._original = None
 
 
 class _Undecodable(Exception):
@@ -332,6 +345,11 @@ def convert_body(
     return conv.status, client, redactor.bytes(orjson.dumps(conv.body)), conv.warnings
 
 
+def _serialise(body: dict[str, Any]) -> bytes:
+    """The upstream request body (orjson refuses what it cannot write, e.g. JSON nested too deep)."""
+    return orjson.dumps(body)
+
+
 def _option(name: str) -> Any:
     """A mitmproxy option, None where it is not declared (an addon host without the proxy server)."""
     try:
@@ -369,8 +387,12 @@ class _KeyCarrier:
     def update(self, flows: Sequence[Any]) -> None:
         for flow in flows:
             live = self.owner._live.get(flow.id)
-            if live is not None and not live.key_sent:
-                self.owner._send(flow, live)
+            if live is not None and live.ready and not live.key_sent:
+                try:
+                    self.owner._send(flow, live)
+                except Exception as exc:
+                    log.exception("crosswire: %s: could not send the request", live.name)
+                    self.owner._answer(flow, live, 500, "api_error", f"crosswire could not send the request: {exc!r}")
 
     def tls_clienthello(self, data: Any) -> None:
         try:
@@ -391,9 +413,14 @@ class Crosswire:
         self._live: dict[str, _Live] = {}
         self._carrier = _KeyCarrier(self)
         self._carrier_in_chain = False
+        self._guard = _BodyGuard(lambda flow: flow is not None and flow.id in self._live)
 
     def load(self, loader: Any) -> None:
         contentview.register()  # the "LLM stream" view of SSE bodies in mitmweb, mitmproxy and mitmdump
+        try:
+            self._guard.install()
+        except Exception:
+            log.exception("crosswire: cannot keep matched bodies whole under stream_large_bodies")
         loader.add_option(
             "crosswire_config", str | None, None, "Path to a TOML routes file (see docs/addon.md for the format)."
         )
@@ -475,6 +502,7 @@ class Crosswire:
 
     def done(self) -> None:
         contentview.unregister()
+        self._guard.uninstall()
         # Flows still in flight are written by the Save addon at shutdown: no key may be in them.
         for live in self._live.values():
             self._redact_request(live.flow, live)
@@ -523,14 +551,8 @@ class Crosswire:
             log.exception("crosswire: could not match a request against the routes")
             failure = f"crosswire could not match the request against its routes: {exc!r}"
         error_format = target.route.client_format if target else _format_for_path(req.path)
-        live = _Live(target, flow, req.http_version, error_format, failed=failure)
-        self._live[flow.id] = live
-        try:
-            _keep_whole(req)
-        except Exception:
-            log.exception("crosswire: could not keep a matched request body whole: the flow is killed")
-            self._live.pop(flow.id, None)
-            flow.kill()
+        self._live[flow.id] = _Live(target, flow, req.http_version, error_format, failed=failure)
+        req.stream = False  # stream_large_bodies may have set it before this hook; the guard does the rest
 
     def request(self, flow: http.HTTPFlow) -> None:
         live = self._live.get(flow.id)
@@ -556,7 +578,6 @@ class Crosswire:
 
     def _client_view(self, req: http.Request) -> http.Request:
         view = req.copy()
-        view.__class__ = http.Request
         view.headers = _headers(policy.client_view_headers(_pairs(req.headers)))
         path, query = policy.split_path(view.path)
         if query:
@@ -584,9 +605,9 @@ class Crosswire:
         else:
             what = target.detail or "this path"
             message = {
-                "stored": f"{what} are not available through crosswire {route.name}: crosswire stores nothing "
-                f"and its upstream speaks {route.upstream_format}",
-                "unsupported": f"{what} are not supported through crosswire {route.name} "
+                "stored": f"{what}: not available through crosswire {route.name}, which stores nothing "
+                f"(its upstream speaks {route.upstream_format})",
+                "unsupported": f"{what}: not supported through crosswire {route.name} "
                 f"({route.client_format} -> {route.upstream_format})",
             }.get(
                 kind,
@@ -612,7 +633,7 @@ class Crosswire:
         for warning in conv.warnings:
             log.warning("crosswire: %s: %s", route.name, warning)
         try:
-            payload = orjson.dumps(conv.body)
+            payload = _serialise(conv.body)
         except orjson.JSONEncodeError as exc:
             self._answer(
                 flow, live, 400, "invalid_request_error", f"the converted request cannot be written as JSON ({exc})"
@@ -759,7 +780,7 @@ class Crosswire:
             live.upstream_head = (resp.status_code, resp.reason, resp.http_version, _pairs(resp.headers))
             streamed = _is_sse(resp.headers) and 200 <= resp.status_code < 300 and live.client_stream is not False
             if not streamed:
-                _keep_whole(resp)  # converted whole in `response`
+                resp.stream = False  # converted whole in `response`
                 return
             options = route.options(created=_created(resp, flow.request), include_usage=live.include_usage)
             encoding = resp.headers.get("content-encoding", "")
@@ -782,15 +803,12 @@ class Crosswire:
             _frame_for_client(headers, live.client_version)
             resp.headers = headers
             live.adapter = adapter
-            _keep_whole(resp, adapter)
+            resp.stream = adapter
         except Exception as exc:
             log.exception("crosswire: %s: internal error at the response headers", live.name)
             live.failed = f"crosswire could not handle the upstream's answer: {exc!r}"
             live.adapter = None
-            try:
-                _keep_whole(resp)
-            except Exception:
-                resp.stream = False
+            resp.stream = False
 
     def response(self, flow: http.HTTPFlow) -> None:
         live = self._live.pop(flow.id, None)
@@ -915,8 +933,6 @@ class Crosswire:
             if live.client_request is None:
                 live.client_request = self._client_view(flow.request)
             flow.request = live.client_request
-            if flow.response is not None:
-                flow.response.__class__ = http.Response
             route = live.route
             client_format = route.client_format if route else live.error_format
             flow.metadata[METADATA_KEY] = record.metadata(

@@ -35,7 +35,7 @@ class _RedactingFactory:
         if record.stack_info:
             message += "\n" + record.stack_info
             record.stack_info = None
-        record.msg, record.args = self.redactor.text(message), ()
+        record.msg, record.args = self.redactor.log_text(message), ()
         return record
 
 

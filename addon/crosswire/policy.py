@@ -130,11 +130,38 @@ class Redactor:
                 value = value.replace(secret, mark)
         return value
 
+    def log_text(self, value: str) -> str:
+        """:meth:`text`, and also a secret's beginning where a line was cut short with "…", as
+        mitmproxy's debug log cuts long lines (whatever is left of a key there is a piece of it)."""
+        value = self.text(value)
+        if CUT not in value:
+            return value
+        parts = value.split(CUT)
+        for i, head in enumerate(parts[:-1]):
+            for secret, mark in self._text.items():
+                size = _prefix_tail(head, secret)
+                if size >= MIN_CUT_PREFIX:
+                    head = parts[i] = head[:-size] + mark
+        return CUT.join(parts)
+
     def found_in(self, value: str) -> bool:
         return any(secret in value for secret in self._text)
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(name, self.text(value)) for name, value in headers]
+
+
+CUT = "…"
+# The beginning of a key shown before a cut: shorter than this is a key's public prefix ("sk-ant").
+MIN_CUT_PREFIX = 6
+
+
+def _prefix_tail(text: str, secret: str) -> int:
+    """The length of the longest tail of ``text`` that is a proper prefix of ``secret``."""
+    for size in range(min(len(secret) - 1, len(text)), 0, -1):
+        if secret.startswith(text[-size:]):
+            return size
+    return 0
 
 
 class StreamRedactor:
