@@ -243,6 +243,7 @@ def test_json_nested_too_deep_to_write_back_is_answered_locally(world: World) ->
     error = resp.json()["error"]
     assert error["type"] == "invalid_request_error" and "cannot be written as JSON" in error["message"]
     assert world.up.requests == []  # the upstream was never contacted
+    no_key(rec.raw)
 
 
 def test_an_ipv6_upstream(world: World) -> None:
@@ -250,6 +251,7 @@ def test_an_ipv6_upstream(world: World) -> None:
     sdk, rec = world.oai("/ipv6")
     with sdk.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as stream:  # type: ignore[arg-type]
         assert stream.get_final_completion().choices[0].message.content == "over v6"
+    no_key(rec.raw)
     (req,) = world.up6.requests
     assert req.headers["host"] == f"[::1]:{world.up6.port}" and req.headers["x-api-key"] == ANTHROPIC_KEY
 
@@ -281,6 +283,7 @@ def test_a_converting_route_forwards_an_allow_list(world: World) -> None:
         headers={**TOOL_HEADERS, "authorization": "Bearer sk-CLIENT-openai"},
     )
     assert resp.status_code == 200
+    no_key(rec.raw)
     (req,) = world.up.requests
     names = {name.lower() for name, _ in req.header_list}
     assert names == {
@@ -322,7 +325,7 @@ def test_an_identity_route_forwards_what_its_format_needs(world: World) -> None:
     assert req.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     assert req.headers["x-api-key"] == ANTHROPIC_KEY
     assert not any(k.startswith(("x-stainless", "x-claude-code", "x-codex")) for k in req.headers)
-    for secret in CLIENT_SECRETS + [CLIENT_ANTHROPIC_KEY]:
+    for secret in [*CLIENT_SECRETS, CLIENT_ANTHROPIC_KEY]:
         assert secret not in json.dumps(req.header_list)
     no_key(rec.raw)
 
@@ -388,6 +391,7 @@ def test_a_websocket_upgrade_is_refused_so_the_client_falls_back(world: World) -
     )
     assert resp.status_code == 426 and "WebSocket" in resp.json()["error"]["message"]
     assert world.up.requests == []
+    no_key(rec.raw)
 
 
 # --- item 7: the upstream's shape, whatever it is --------------------------------------------------
