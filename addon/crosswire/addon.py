@@ -358,6 +358,15 @@ def _option(name: str) -> Any:
         return None
 
 
+def _scrub(req: http.Request, key: str) -> None:
+    """The last resort before a flow can be saved: every credential header, any header holding the
+    key and the query string go (the request's own helpers have failed, so none is used here)."""
+    for name, value in list(req.headers.items(multi=True)):
+        if name.lower() in policy.CREDENTIAL_HEADERS or (key and key in value):
+            req.headers.pop(name, None)
+    req.path = req.path.split("?", 1)[0]
+
+
 def _fallback_error(message: str) -> bytes:
     """An error body when even the client format's writer failed: the OpenAI envelope, plain."""
     return orjson.dumps({"error": {"message": message, "type": "api_error", "param": None, "code": None}})
@@ -505,7 +514,7 @@ class Crosswire:
         self._guard.uninstall()
         # Flows still in flight are written by the Save addon at shutdown: no key may be in them.
         for live in self._live.values():
-            self._redact_request(live.flow, live)
+            self._forget_key(live.flow, live)
         self._live.clear()
         if self._carrier_in_chain:
             self._carrier_in_chain = False
@@ -756,6 +765,14 @@ class Crosswire:
 
     # --- live flows: the answer -------------------------------------------------------------
 
+    def _forget_key(self, flow: http.HTTPFlow, live: _Live) -> None:
+        """:meth:`_redact_request`, and if even that fails the request loses its credentials outright."""
+        try:
+            self._redact_request(flow, live)
+        except Exception:
+            log.exception("crosswire: %s: could not redact the request: its credentials are removed", live.name)
+            _scrub(flow.request, live.route.api_key if live.route else "")
+
     def _redact_request(self, flow: http.HTTPFlow, live: _Live) -> None:
         """The request has been sent (or never will be): the key goes, before anything can save it."""
         route = live.route
@@ -771,8 +788,8 @@ class Crosswire:
         if live is None or flow.response is None:
             return
         resp = flow.response
+        self._forget_key(flow, live)
         try:
-            self._redact_request(flow, live)
             route = live.route
             if live.answered_by or route is None:
                 return
@@ -820,8 +837,8 @@ class Crosswire:
                     log.exception("crosswire: could not convert a recorded flow again: left as it is")
             return
         upstream = None
+        self._forget_key(flow, live)
         try:
-            self._redact_request(flow, live)
             if not live.answered_by and live.route is not None:
                 upstream = self._convert_answer(flow, live, live.route)
         except Exception as exc:
@@ -880,8 +897,8 @@ class Crosswire:
         if live is None:
             return
         upstream = None
+        self._forget_key(flow, live)
         try:
-            self._redact_request(flow, live)
             if live.adapter is not None and live.client_version.upper() == "HTTP/1.0":
                 self._reset_client(flow)  # a close-delimited body: a plain close would look like its end
             message = flow.error.msg if flow.error else "unknown error"
@@ -933,6 +950,10 @@ class Crosswire:
             if live.client_request is None:
                 live.client_request = self._client_view(flow.request)
             flow.request = live.client_request
+        except Exception:
+            log.exception("crosswire: %s: could not restore the client's view: its credentials are removed", live.name)
+            _scrub(flow.request, live.route.api_key if live.route else "")
+        try:
             route = live.route
             client_format = route.client_format if route else live.error_format
             flow.metadata[METADATA_KEY] = record.metadata(
@@ -956,7 +977,6 @@ class Crosswire:
             self._debug("%s: %s", live.name, flow.comment)
         except Exception:
             log.exception("crosswire: %s: could not record the flow", live.name)
-            self._redact_request(flow, live)
 
 
 def reconvert(flow: http.HTTPFlow, routes: list[Route], redactor: policy.Redactor | None = None) -> bool:
