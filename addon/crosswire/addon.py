@@ -88,13 +88,13 @@ class _BodyGuard:
             return (yield from original(stream, request))
 
         check_body_size.__wrapped__ = original  # type: ignore[attr-defined]
-        HttpStream.check_body_size = check_body_size  # type: ignore[method-assign]
+        HttpStream.check_body_size = check_body_size  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         from mitmproxy.proxy.layers.http import HttpStream
 
         if self._original is not None and getattr(HttpStream.check_body_size, "__wrapped__", None) is self._original:
-            HttpStream.check_body_size = self._original  # type: ignore[method-assign]
+            HttpStream.check_body_size = self._original  # type: ignore[method-assign,assignment]
         self._original = None
 
 
