@@ -31,14 +31,22 @@ def free_port() -> int:
 
 
 class Mitmdump:
-    """``mitmdump`` with the crosswire entry script; stopped by :meth:`stop` (tests use fixtures)."""
+    """``mitmdump`` (or ``program``: ``mitmweb``) with the crosswire entry script; stopped by
+    :meth:`stop` (tests use fixtures)."""
 
-    def __init__(self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *args: str,
+        listen: bool = True,
+        env: dict[str, str] | None = None,
+        program: str = "mitmdump",
+    ) -> None:
         self.port = free_port() if listen else 0
         self.log_path = tmp / f"mitmdump-{self.port}-{time.monotonic_ns()}.log"
         confdir = tmp / "confdir"
         confdir.mkdir(exist_ok=True)
-        cmd = [str(MITMDUMP), "--set", f"confdir={confdir}", "-s", str(ENTRY), *args]
+        cmd = [str(MITMDUMP.with_name(program)), "--set", f"confdir={confdir}", "-s", str(ENTRY), *args]
         if listen:
             cmd += ["--listen-host", "127.0.0.1", "--listen-port", str(self.port)]
         full_env = {**os.environ, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY, **(env or {})}
