@@ -66,16 +66,35 @@ def upstream_answer(flow: http.HTTPFlow, body: bytes, content_type: str, status:
     flow.response.timestamp_start = 1700000000.5
 
 
-def test_bad_options_raise_options_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_options_at_startup_are_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At startup an error is logged (mitmproxy's errorcheck then exits); no route is in force."""
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     a = Crosswire()
     with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[ROUTE])
+        assert a.routes == []
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "ANTHROPIC_API_KEY is not set" in errors[0]
+
+
+def test_bad_options_at_runtime_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[ROUTE])
+        a.running()
+        routes = a.routes
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
         with pytest.raises(exceptions.OptionsError, match="ANTHROPIC_API_KEY is not set"):
-            tctx.configure(a, crosswire_route=[ROUTE])
+            tctx.configure(a, crosswire_route=[ROUTE, "http://x.test/v1/messages -> http://y.test/v1/messages"])
+        monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
         with pytest.raises(exceptions.OptionsError, match="crosswire_record_limit"):
             tctx.configure(a, crosswire_record_limit=-1)
         with pytest.raises(exceptions.OptionsError, match="cannot read the file"):
             tctx.configure(a, crosswire_config="/nonexistent/routes.toml")
+        assert a.routes == routes
 
 
 def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crosswire) -> None:

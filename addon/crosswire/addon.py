@@ -423,6 +423,7 @@ class Crosswire:
         self._carrier = _KeyCarrier(self)
         self._carrier_in_chain = False
         self._guard = _BodyGuard(lambda flow: flow is not None and flow.id in self._live)
+        self._running = False
 
     def load(self, loader: Any) -> None:
         contentview.register()  # the "LLM stream" view of SSE bodies in mitmweb, mitmproxy and mitmdump
@@ -460,16 +461,22 @@ class Crosswire:
         if not any(name.startswith("crosswire_") for name in updated):
             return
         opts = ctx.options
-        if opts.crosswire_record_limit < 0:
-            raise exceptions.OptionsError("crosswire_record_limit: must be 0 or a positive number of bytes")
-        self.record_limit = opts.crosswire_record_limit
         warnings: list[str] = []
         try:
+            if opts.crosswire_record_limit < 0:
+                raise ConfigError("crosswire_record_limit: must be 0 or a positive number of bytes")
             routes = load_routes(
                 opts.crosswire_config, list(opts.crosswire_route), thinking=opts.crosswire_thinking, warnings=warnings
             )
         except ConfigError as exc:
-            raise exceptions.OptionsError(str(exc)) from None
+            if self._running:  # a change at runtime is refused: the routes in force stay
+                raise exceptions.OptionsError(str(exc)) from None
+            # At startup one line says what to fix, and mitmproxy exits (its errorcheck addon does,
+            # for any error logged before it runs); an OptionsError would come with a traceback.
+            self.routes = []
+            log.error("crosswire: %s", exc)
+            return
+        self.record_limit = opts.crosswire_record_limit
         self.routes = routes
         self.redactor = policy.Redactor({r.api_key: "$" + r.api_key_env for r in routes if r.api_key})
         logs.install(self.redactor)
@@ -496,6 +503,7 @@ class Crosswire:
             )
 
     def running(self) -> None:
+        self._running = True
         if not self.routes:
             log.info("crosswire: no route configured, so no flow is touched (set crosswire_route or crosswire_config)")
         try:

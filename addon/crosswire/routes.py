@@ -284,7 +284,7 @@ def parse_match(text: str, where: str) -> URLPattern:
     if text.startswith("/"):
         return URLPattern(None, "", None, text)
     has_scheme = "://" in text
-    parts = urlsplit(text if has_scheme else "//" + text)
+    parts = _split(text if has_scheme else "//" + text, text, where)
     scheme = parts.scheme.lower() if has_scheme else None
     if scheme is not None and scheme not in DEFAULT_PORTS:
         raise ConfigError(f"{where}: {text!r} must use http or https, not {parts.scheme!r}")
@@ -317,9 +317,16 @@ def _host(hostname: str, text: str, where: str) -> str:
     return host
 
 
+def _split(url: str, text: str, where: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError as exc:  # e.g. a bracketed host that is no IPv6 address
+        raise ConfigError(f"{where}: {text!r} is not a valid URL ({exc})") from None
+
+
 def parse_upstream(text: str, where: str) -> Upstream:
     text = text.strip()
-    parts = urlsplit(text)
+    parts = _split(text, text, where)
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise ConfigError(
             f"{where}: {text!r} must be a full http:// or https:// URL, e.g. https://api.anthropic.com/v1/messages"
