@@ -275,3 +275,34 @@ def test_identity_adapter_decodes_what_the_upstream_compressed() -> None:
     data = gzip.compress(STREAM)
     ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
     assert run(ad, [data[:10], data[10:]]) == STREAM and ad.decodes
+
+
+def test_an_answer_from_an_addon_after_crosswire_is_not_converted(addon: Crosswire) -> None:
+    """A later addon (server replay, map_local) answered before the key carrier sent the request:
+    that answer is already the client's."""
+    addon._carrier_in_chain = True  # the carrier, last in mitmproxy's chain, would send it
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
+    recorded = orjson.dumps({"object": "chat.completion", "choices": []})
+    f.response = http.Response.make(200, recorded, {"content-type": "application/json"})
+    addon.responseheaders(f)
+    addon.response(f)
+    assert f.response.content == recorded and AKEY not in str(f.get_state())
+    assert f.metadata["crosswire"]["answered_by"] == "another addon"
+
+
+def test_the_carrier_sends_only_to_the_routes_upstream(addon: Crosswire) -> None:
+    addon._carrier_in_chain = True
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
+    assert "x-api-key" not in f.request.headers  # not yet: the carrier sets it in `update`
+    f.request.host = "elsewhere.example"  # what map_remote or another script could do
+    addon._carrier.update([f])
+    assert f.response is not None and f.response.status_code == 502
+    assert "crosswire" in orjson.loads(f.response.content or b"")["error"]["message"]
+    assert "x-api-key" not in f.request.headers
+
+    ok = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, ok)
+    addon._carrier.update([ok])
+    assert ok.response is None and ok.request.headers["x-api-key"] == AKEY

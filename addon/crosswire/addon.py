@@ -98,10 +98,6 @@ class _BodyGuard:
         self._original = None
 
 
-class _Undecodable(Exception):
-    pass
-
-
 class StreamAdapter:
     """``flow.response.stream`` for a matched SSE answer: decode, convert, redact, record.
 
@@ -163,19 +159,6 @@ class StreamAdapter:
             return out
         return b"" if self.ended else []
 
-    def _plain(self, data: bytes) -> bytes:
-        """``data`` decoded and recorded; raises _Undecodable (keeping the raw bytes) when it cannot be."""
-        if self._decoder is None:
-            self.undecoded.add(data)
-            raise _Undecodable(f"upstream stream could not be decoded: {self._decoder_error}")
-        try:
-            plain = self._decoder.feed(data)
-        except Exception as exc:
-            self.undecoded.add(data)
-            raise _Undecodable(f"upstream stream could not be decoded ({self._decoder.encoding}): {exc}") from None
-        self.upstream.add(plain)
-        return plain
-
     def _convert(self, data: bytes) -> bytes:
         conv = self.converter
         assert conv is not None
@@ -185,24 +168,38 @@ class StreamAdapter:
             return b""
         if not data:
             return conv.close()
+        decoder = self._decoder
+        if decoder is None:
+            return self._undecodable(data, self._decoder_error)
         try:
-            return conv.feed(self._plain(data))
-        except _Undecodable as exc:
-            return self._fail(str(exc))
+            plain = decoder.feed(data)
+        except Exception as exc:
+            return self._undecodable(data, f"({decoder.encoding}) {exc}")
+        self.upstream.add(plain)
+        return conv.feed(plain)
 
     def _pass(self, data: bytes) -> bytes:
-        tail = self._tail
+        """An identity route's stream: decoded if the upstream compressed it, the key redacted."""
         if self.failed is not None:
             if data and self.undecoded.buf:
                 self.undecoded.add(data)
             return b""
+        tail = self._tail
         if not data:
             return tail.close() if tail else b""
+        decoder = self._decoder
+        if decoder is None:
+            return self._undecodable(data, self._decoder_error)
         try:
-            plain = self._plain(data)
-        except _Undecodable as exc:
-            return self._fail(str(exc))
+            plain = decoder.feed(data)
+        except Exception as exc:
+            return self._undecodable(data, f"({decoder.encoding}) {exc}")
+        self.upstream.add(plain)
         return tail.feed(plain) if tail else plain
+
+    def _undecodable(self, data: bytes, reason: str) -> bytes:
+        self.undecoded.add(data)  # kept as it came, for the recording
+        return self._fail(f"upstream stream could not be decoded: {reason}")
 
     def _fail(self, message: str) -> bytes:
         already = self.failed is not None
@@ -348,6 +345,13 @@ def convert_body(
 def _serialise(body: dict[str, Any]) -> bytes:
     """The upstream request body (orjson refuses what it cannot write, e.g. JSON nested too deep)."""
     return orjson.dumps(body)
+
+
+def _answered_after_us(live: _Live) -> None:
+    """An answer to a request crosswire never sent came from an addon after it (server replay,
+    map_local): it is the client's already, not an upstream's to convert."""
+    if not live.key_sent and not live.answered_by:
+        live.answered_by = "another addon"
 
 
 def _option(name: str) -> Any:
@@ -799,6 +803,7 @@ class Crosswire:
         self._forget_key(flow, live)
         try:
             route = live.route
+            _answered_after_us(live)
             if live.answered_by or route is None:
                 return
             resp.headers = _headers(self.redactor.headers(_pairs(resp.headers)))
@@ -847,6 +852,7 @@ class Crosswire:
         upstream = None
         self._forget_key(flow, live)
         try:
+            _answered_after_us(live)
             if not live.answered_by and live.route is not None:
                 upstream = self._convert_answer(flow, live, live.route)
         except Exception as exc:
