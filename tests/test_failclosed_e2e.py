@@ -473,5 +473,5 @@ def test_no_key_in_the_log_or_the_recording(world: World) -> None:
     assert len(flows) >= 20 and all("crosswire" in f.metadata for f in flows)
     queried = [f for f in flows if "beta=true" in f.request.url]
     (flow,) = queried
-    assert "key=%5Bredacted%20by%20crosswire%3A%20client%20credential%5D" in flow.request.url
+    assert "key=%5Bredacted+by+crosswire%3A+client+credential%5D" in flow.request.url
     world.untouched()

@@ -28,7 +28,7 @@ import pytest
 from canned import anthropic_stream
 from conftest import ROOT
 from crosswire.fakeupstream import FakeUpstream, Reply
-from e2e import CLIENT_OPENAI_KEY, Mitmdump, free_port, route_args
+from e2e import CLIENT_OPENAI_KEY, Mitmdump, route_args, unused_port
 from h2upstream import H2Answer, H2Reply, H2Upstream, h2_request
 from leaks import Sentinel, httpx, recording_client
 from openai._streaming import SSEDecoder
@@ -46,7 +46,7 @@ CUT = 6  # frames the upstream sends before it dies: message_start, ping, block 
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("framing")
     with Sentinel() as origin, FakeUpstream() as h1, H2Upstream(tmp) as h2:
-        reverse = free_port()
+        reverse = unused_port()
         proxy = Mitmdump(
             tmp,
             "--mode",

@@ -26,7 +26,7 @@ import wsproto
 import wsproto.events
 from canned import anthropic_stream
 from crosswire.fakeupstream import FakeUpstream, Reply
-from e2e import ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump, free_port, route_args
+from e2e import ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump, route_args, unused_port
 from leaks import Sentinel, httpx, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +73,7 @@ class Updates:
 @pytest.fixture
 def web(tmp_path: Any) -> Iterator[dict[str, Any]]:
     with Sentinel() as origin, FakeUpstream() as up:
-        web_port = free_port()
+        web_port = unused_port()
         auth = ["--set", f"web_password={PASSWORD}"] if MITMPROXY_12 else []
         proxy = Mitmdump(
             tmp_path,
@@ -87,7 +87,7 @@ def web(tmp_path: Any) -> Iterator[dict[str, Any]]:
             "--set",
             "intercept=~bq intercept-me",  # a request body crosswire converted: it still says so
             *auth,
-            program="mitmweb",
+            web=True,
         )
         api = httpx.Client(base_url=f"http://127.0.0.1:{web_port}", params={"token": PASSWORD}, timeout=10)
         assert wait_for(lambda: _up(api), 30), proxy.output()[-3000:]

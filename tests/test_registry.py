@@ -96,3 +96,16 @@ def test_what_a_converting_route_answers_itself_is_complete(fmt: formats.Format)
     model = fmt.write_model("m-1")
     assert "m-1" in model.values() and model in fmt.write_models([model]).get("data", [])
     assert not (fmt.forward_headers & CREDENTIAL_HEADERS)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
+def test_a_whole_answer_is_claimed_by_its_own_format_only(fmt: formats.Format) -> None:
+    from crosswire.events import ApiError, Block, Message
+    from crosswire.options import Options
+
+    answer = fmt.write_response(
+        Message(id="msg_1", model="m", content=[Block("text", text="hi")]), Options(), lambda _: None
+    )
+    assert [f.name for f in FORMATS if f.response_body(answer)] == [fmt.name]
+    error, _ = fmt.write_error(ApiError("api_error", "boom"), 500)
+    assert not any(f.response_body(error) for f in FORMATS)

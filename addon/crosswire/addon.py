@@ -48,6 +48,7 @@ __all__ = ["DEFAULT_RECORD_LIMIT", "METADATA_KEY", "Crosswire", "StreamAdapter",
 # here" and falls back to HTTPS for at once (docs/addon.md, "WebSocket upgrades").
 WEBSOCKET_REFUSED = 426
 LOCAL_STATUS = {"stored": 404, "not_found": 404, "unsupported": 501}
+OPTIONS = frozenset({"crosswire_config", "crosswire_route", "crosswire_thinking", "crosswire_record_limit"})
 
 
 class _WithoutStreaming:
@@ -428,6 +429,7 @@ class Crosswire:
         self._carrier_in_chain = False
         self._guard = _BodyGuard(lambda flow: flow is not None and flow.id in self._live)
         self._running = False
+        self._startup_error = ""
 
     def load(self, loader: Any) -> None:
         contentview.register()  # the "LLM stream" view of SSE bodies in mitmweb, mitmproxy and mitmdump
@@ -462,7 +464,7 @@ class Crosswire:
         loader.add_option("crosswire_debug", bool, False, "Log every converted flow and its warnings.")
 
     def configure(self, updated: set[str]) -> None:
-        if not any(name.startswith("crosswire_") for name in updated):
+        if not updated & OPTIONS:
             return
         opts = ctx.options
         warnings: list[str] = []
@@ -478,7 +480,9 @@ class Crosswire:
             # At startup one line says what to fix, and mitmproxy exits (its errorcheck addon does,
             # for any error logged before it runs); an OptionsError would come with a traceback.
             self.routes = []
-            log.error("crosswire: %s", exc)
+            if str(exc) != self._startup_error:  # mitmproxy may configure more than once while it starts
+                self._startup_error = str(exc)
+                log.error("crosswire: %s", exc)
             return
         self.record_limit = opts.crosswire_record_limit
         self.routes = routes

@@ -31,6 +31,7 @@ __all__ = [
     "count_tokens",
     "error_body",
     "error_status",
+    "read_error",
     "response_to_stream",
     "stream_to_response",
 ]
@@ -146,6 +147,11 @@ def convert_error(source: str, target: str, body: bytes | dict[str, Any], status
     error = _read_error(_format(source), body, status)
     out, out_status = writer.write_error(error, status)
     return Converted(out, [], out_status)
+
+
+def read_error(source: str, body: bytes | dict[str, Any], status: int) -> ApiError:
+    """An error answer (``source``'s envelope, another format's, or not JSON at all) in canonical form."""
+    return _read_error(_format(source), body, status)
 
 
 def _read_error(reader: Format, body: bytes | dict[str, Any], status: int) -> ApiError:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, unquote
+from urllib.parse import quote_plus, unquote_plus
 
 from .formats import FORMATS
 from .formats.registry import FORWARDED_HEADERS
@@ -76,7 +76,7 @@ def client_view_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, s
 
 
 def _param_name(part: str) -> str:
-    return unquote(part.partition("=")[0]).strip().lower()
+    return unquote_plus(part.partition("=")[0]).strip().lower()
 
 
 def strip_query(query: str) -> str:
@@ -90,7 +90,7 @@ def redact_query(query: str) -> str:
     """``query`` with the values of its credential parameters replaced (for recordings)."""
     if not query:
         return query
-    mark = quote(redacted(CLIENT_CREDENTIAL), safe="")
+    mark = quote_plus(redacted(CLIENT_CREDENTIAL))
     return "&".join(
         f"{part.partition('=')[0]}={mark}" if _param_name(part) in CREDENTIAL_QUERY else part
         for part in query.split("&")

@@ -77,6 +77,7 @@ class SSEDecoder:
     __slots__ = (
         "_bom_part",
         "_buf",
+        "_comment",
         "_failed",
         "_last_id",
         "_pending_cr",
@@ -85,7 +86,7 @@ class SSEDecoder:
         "_slow",
         "_start",
         "invalid_utf8",
-        "keepalives",
+        "keepalive_at",
         "max_frame",
     )
 
@@ -101,7 +102,10 @@ class SSEDecoder:
         self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _complete
         self._last_id = ""
         self.invalid_utf8 = False  # some bytes were not UTF-8 and became U+FFFD, as the spec says
-        self.keepalives = 0  # frames of comments only (": ping"), which dispatch nothing: a reader may reset it
+        # Where frames of comments only (": ping") came among the pairs the last feed_pairs returned:
+        # they dispatch nothing, but a proxy passes the keep-alive on. The caller clears it.
+        self.keepalive_at: list[int] = []
+        self._comment = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
@@ -172,6 +176,8 @@ class SSEDecoder:
                 sse = self._parse(other)
                 if sse is not None:
                     pairs.append((sse.event, sse.data))
+                elif self._comment:
+                    self.keepalive_at.append(len(pairs))
             elif not blank:
                 pairs.append((event or "message", data))
         return pairs
@@ -255,12 +261,12 @@ class SSEDecoder:
         event_type = ""
         data: list[str] | None = None
         retry: int | None = None
-        comment = False
+        self._comment = False
         for line in frame.split("\n"):
             if not line:
                 continue
             if line[0] == ":":
-                comment = True
+                self._comment = True
                 continue
             name, colon, value = line.partition(":")
             if colon and value[:1] == " ":
@@ -278,7 +284,6 @@ class SSEDecoder:
             elif name == "retry" and value.isascii() and value.isdigit():
                 retry = int(value)
         if data is None:
-            self.keepalives += comment
             return None  # the spec dispatches nothing for a frame without data
         return ServerSentEvent("\n".join(data), event_type or "message", self._last_id, retry)
 

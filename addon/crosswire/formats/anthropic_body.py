@@ -496,6 +496,11 @@ SUB_ENDPOINTS = (
 )
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("type") == "message"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=anthropic.AnthropicStreamReader,
@@ -515,6 +520,8 @@ FORMAT = Format(
     request_id_header="request-id",
     id_prefix="msg_",
     stream_frame=anthropic.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.anthropic.com",
     stream_error_frame=anthropic.is_error_frame,
     sub_endpoints=SUB_ENDPOINTS,
     read_count_request=read_count_request,

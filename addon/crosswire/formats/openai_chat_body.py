@@ -469,6 +469,12 @@ SUB_ENDPOINTS = (
     SubEndpoint("{id}/messages", frozenset({"GET"}), "stored", "stored chat completions"),
 )
 
+
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("object") == "chat.completion"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_chat.OpenAIChatStreamReader,
@@ -488,6 +494,8 @@ FORMAT = Format(
     request_id_header="x-request-id",
     id_prefix="chatcmpl-",
     stream_frame=openai_chat.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.openai.com",
     stream_error_frame=openai_common.is_error_frame,
     client_wants_usage=openai_chat.wants_usage,
     sub_endpoints=SUB_ENDPOINTS,

@@ -619,6 +619,12 @@ SUB_ENDPOINTS = (
     SubEndpoint("{id}/input_items", frozenset({"GET"}), "stored", "stored responses"),
 )
 
+
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("object") == "response"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_responses.OpenAIResponsesStreamReader,
@@ -638,6 +644,8 @@ FORMAT = Format(
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.openai.com",
     stream_error_frame=openai_responses.is_error_frame,
     sub_endpoints=SUB_ENDPOINTS,
     read_count_request=read_request,

@@ -41,7 +41,7 @@ def _never(event: str, data: str, parsed: Any) -> bool:
 
 
 def _no_error(parsed: Any) -> bool:
-    return False
+    return False  # the default of the predicates on parsed JSON: a format claims nothing
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _segments_match(pattern: list[str], rest: list[str]) -> bool:
 
 GENERIC_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-goog-api-key"})
 # Query parameters a client may carry a key in, whatever its format (Google-style ``?key=``, …).
-GENERIC_CREDENTIAL_QUERY = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "x-api-key"})
+GENERIC_CREDENTIAL_QUERY = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "x-api-key"})
 # Request headers every upstream gets from the client (the rest stays behind unless the route
 # forwards it): what describes the body and the client, nothing that identifies a user or a tool.
 FORWARDED_HEADERS = frozenset({"content-type", "accept", "user-agent"})
@@ -102,6 +102,9 @@ class Format:
     stream_frame: whether one SSE frame (event name, raw data, parsed JSON or None) can only be
         this format's (sniffing a recorded stream).
     stream_error_frame: whether an error frame has this format's shape (several may claim one).
+    response_body: whether a whole JSON answer (not an error) is this format's (sniffing recordings).
+    official_host: the host the provider's own API answers on (a recording of it, converted, is
+        addressed to the target's); empty when there is none.
     client_wants_usage: whether a client request asks for usage in the answer (openai-chat only
         gets the usage chunk with ``stream_options.include_usage``).
     read_target: what the client's URL path says about the request: (model, stream), each None when
@@ -139,6 +142,8 @@ class Format:
     request_id_header: str = ""
     stream_frame: Callable[[str, str, Any], bool] = _never
     stream_error_frame: Callable[[Any], bool] = _no_error
+    response_body: Callable[[Any], bool] = _no_error
+    official_host: str = ""
     client_wants_usage: Callable[[Any], bool] = _always
     read_target: Callable[[str], tuple[str | None, bool | None]] = _no_target
     request_target: Callable[[str, str, bool], str] = _same_path
