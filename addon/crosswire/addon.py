@@ -84,8 +84,9 @@ class _BodyGuard:
         owns = self._owns
 
         def check_body_size(stream: Any, request: bool) -> Any:
-            if owns(stream.flow) and not isinstance(stream.context.options, _WithoutStreaming):
-                stream.context.options = _WithoutStreaming(stream.context.options)  # this stream's own context
+            options = stream.context.options
+            if options.stream_large_bodies and owns(stream.flow):
+                stream.context.options = _WithoutStreaming(options)  # this stream's own context, from now on
             return (yield from original(stream, request))
 
         check_body_size.__wrapped__ = original  # type: ignore[attr-defined]
