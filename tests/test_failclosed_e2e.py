@@ -297,7 +297,7 @@ def test_a_converting_route_forwards_an_allow_list(world: World) -> None:
         "host",
     }, names
     assert req.headers["x-api-key"] == ANTHROPIC_KEY and req.headers["anthropic-version"] == "2023-06-01"
-    assert req.path == "/v1/messages?beta=true"  # the credential parameters stayed behind
+    assert req.path == "/v1/messages"  # a converting upstream gets none of the client's query
     for secret in CLIENT_SECRETS:
         assert secret not in json.dumps(req.header_list) + req.path
 
@@ -327,6 +327,19 @@ def test_an_identity_route_forwards_what_its_format_needs(world: World) -> None:
     assert not any(k.startswith(("x-stainless", "x-claude-code", "x-codex")) for k in req.headers)
     for secret in [*CLIENT_SECRETS, CLIENT_ANTHROPIC_KEY]:
         assert secret not in json.dumps(req.header_list)
+    no_key(rec.raw)
+
+
+def test_an_identity_route_keeps_the_clients_query_but_not_its_credentials(world: World) -> None:
+    world.up.push(Reply(anthropic_message("same format")))
+    client, rec = recording_client(world.proxy.url)
+    resp = client.post(
+        f"http://{world.ant_origin.origin}/ident/v1/messages?key=CLIENT-query-key&beta=true&Api_Key=CLIENT-query-key",
+        json={"model": "claude", "max_tokens": 5, "messages": MESSAGES},
+    )
+    assert resp.status_code == 200
+    (req,) = world.up.requests
+    assert req.path == "/v1/messages?beta=true"  # the credential parameters stayed behind
     no_key(rec.raw)
 
 
@@ -472,6 +485,7 @@ def test_no_key_in_the_log_or_the_recording(world: World) -> None:
         flows = list(io.FlowReader(f).stream())
     assert len(flows) >= 20 and all("crosswire" in f.metadata for f in flows)
     queried = [f for f in flows if "beta=true" in f.request.url]
-    (flow,) = queried
-    assert "key=%5Bredacted+by+crosswire%3A+client+credential%5D" in flow.request.url
+    assert len(queried) == 2
+    for flow in queried:
+        assert "key=%5Bredacted+by+crosswire%3A+client+credential%5D" in flow.request.url
     world.untouched()

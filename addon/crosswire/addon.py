@@ -35,6 +35,7 @@ from mitmproxy import ctx, exceptions, http
 from . import bodies, contentview, formats, logs, policy, record
 from .convert import StreamConverter
 from .decoding import Decoder
+from .events import ToolOrigin
 from .options import THINKING_MODES, Options
 from .record import DEFAULT_RECORD_LIMIT, METADATA_KEY, Tape
 from .routes import ConfigError, Route, Target, find_route, find_target, load_routes
@@ -232,10 +233,23 @@ class _Live:
     ready: bool = False  # converted and re-routed: the key carrier may send it
     key_sent: bool = False
     failed: str | None = None  # a hook failed after the request left: the client gets this error instead
+    tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)  # from the request conversion
 
     @property
     def route(self) -> Route | None:
         return self.target.route if self.target else None
+
+    def options(self, route: Route, resp: http.Response) -> Options:
+        return route.options(
+            created=_created(resp, self.flow.request), include_usage=self.include_usage, tool_origins=self.tool_origins
+        )
+
+    def warn(self, warnings: list[str]) -> None:
+        """Keep and log (once each, one line each) what could not be carried over."""
+        for warning in warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+                log.warning("crosswire: %s: %s", self.name, warning)
 
     @property
     def name(self) -> str:
@@ -615,7 +629,7 @@ class Crosswire:
         if kind == "generate":
             self._convert_request(flow, live, route)
         elif kind == "forward":
-            self._route(flow, live, route, None, flow.request.path)
+            self._route(flow, live, route, None, route.upstream_path(flow.request.path))
         elif kind == "websocket":
             self._answer(
                 flow,
@@ -655,9 +669,8 @@ class Crosswire:
             self._answer(flow, live, 400, "invalid_request_error", exc.message, exc.param)
             return
         live.client_stream = conv.stream
-        live.warnings.extend(conv.warnings)
-        for warning in conv.warnings:
-            log.warning("crosswire: %s: %s", route.name, warning)
+        live.warn(conv.warnings)
+        live.tool_origins = conv.tool_origins
         try:
             payload = _serialise(conv.body)
         except orjson.JSONEncodeError as exc:
@@ -720,9 +733,9 @@ class Crosswire:
                     f"crosswire {route.name} sends it only to {up}",
                 )
                 return
-            if route.api_key:
-                name, value = formats.get(route.upstream_format).credential(route.api_key)
-                req.headers[name] = value
+            credential = route.credential()
+            if credential is not None:
+                req.headers[credential[0]] = credential[1]
             live.key_sent = True
         except Exception as exc:
             log.exception("crosswire: %s: could not send the request", route.name)
@@ -817,7 +830,7 @@ class Crosswire:
             if not streamed:
                 resp.stream = False  # converted whole in `response`
                 return
-            options = route.options(created=_created(resp, flow.request), include_usage=live.include_usage)
+            options = live.options(route, resp)
             encoding = resp.headers.get("content-encoding", "")
             conv = None if route.identity else StreamConverter(route.upstream_format, route.client_format, options)
             adapter = StreamAdapter(
@@ -872,8 +885,7 @@ class Crosswire:
         assert resp is not None
         adapter = live.adapter
         if adapter is not None:
-            warnings = adapter.converter.warnings if adapter.converter else []
-            live.warnings.extend(w for w in warnings if w not in live.warnings)
+            live.warn(adapter.converter.warnings if adapter.converter else [])
             if adapter.failed:
                 live.warnings.append(adapter.failed)
             resp.raw_content = bytes(adapter.client.buf)
@@ -891,12 +903,17 @@ class Crosswire:
                 resp.headers.pop("content-encoding", None)
                 resp.raw_content = self.redactor.bytes(plain)
         else:
-            options = route.options(created=_created(resp, flow.request), include_usage=live.include_usage)
             status, headers, body, warnings = convert_body(
-                route, resp.status_code, resp.headers, upstream_body, options, live.client_stream, self.redactor
+                route,
+                resp.status_code,
+                resp.headers,
+                upstream_body,
+                live.options(route, resp),
+                live.client_stream,
+                self.redactor,
             )
             resp.status_code, resp.headers, resp.raw_content = status, headers, body
-            live.warnings.extend(warnings)
+            live.warn(warnings)
         resp.headers.pop("transfer-encoding", None)
         resp.headers["content-length"] = str(len(resp.raw_content or b""))
         return upstream
@@ -921,6 +938,8 @@ class Crosswire:
             if live.adapter is not None and live.client_version.upper() == "HTTP/1.0":
                 self._reset_client(flow)  # a close-delimited body: a plain close would look like its end
             message = flow.error.msg if flow.error else "unknown error"
+            if live.adapter is not None and live.adapter.converter is not None:
+                live.warn(live.adapter.converter.warnings)  # what the stream had said before it broke
             live.warnings.append(f"flow failed: {message}")
             if flow.response is not None and live.upstream_head is not None:
                 adapter = live.adapter
@@ -987,13 +1006,14 @@ class Crosswire:
                 client_body_truncated=bool(live.adapter and live.adapter.client.truncated),
                 error=flow.error.msg if flow.error else None,
                 answered_by=live.answered_by,
+                tool_origins={k: [o.name, o.namespace, o.kind] for k, o in live.tool_origins.items()},
             )
             flow.marked = MARKER
             upstream_format = route.upstream_format if route else "?"
             flow.comment = f"crosswire {live.name}: {client_format} -> {upstream_format}" + (
                 f" (answered by {live.answered_by})" if live.answered_by else ""
             )
-            self._debug("%s: %s", live.name, flow.comment)
+            self._debug("%s", flow.comment)  # the comment names the route already
         except Exception:
             log.exception("crosswire: %s: could not record the flow", live.name)
 
@@ -1024,7 +1044,10 @@ def reconvert(flow: http.HTTPFlow, routes: list[Route], redactor: policy.Redacto
         )
         return False
     headers = http.Headers([(k.encode(), v.encode()) for k, v in up["headers"]])
-    options = route.options(created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content))
+    origins = {k: ToolOrigin(*v) for k, v in (md.get("tool_origins") or {}).items()}
+    options = route.options(
+        created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content), tool_origins=origins
+    )
     status, out_headers, body, warnings = convert_body(
         route, up["status_code"], headers, up["body"], options, md.get("client_stream"), redactor
     )

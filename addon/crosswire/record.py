@@ -102,9 +102,12 @@ def metadata(
     client_body_truncated: bool,
     error: str | None,
     answered_by: str | None,
+    tool_origins: dict[str, list[str | None]] | None = None,
 ) -> dict[str, Any]:
     """``flow.metadata["crosswire"]``. ``answered_by`` names what answered the client when the
-    upstream did not (``crosswire``), ``client_stream`` whether the client asked for a stream."""
+    upstream did not (``crosswire``), ``client_stream`` whether the client asked for a stream,
+    ``tool_origins`` the client's tools behind flattened tool names (the answer's calls get their
+    shape back on reconversion)."""
     return {
         "version": VERSION,
         "route": route,
@@ -118,4 +121,5 @@ def metadata(
         "client_body_truncated": client_body_truncated,
         "error": error,
         "answered_by": answered_by,
+        "tool_origins": tool_origins or {},
     }

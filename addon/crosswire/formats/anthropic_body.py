@@ -25,6 +25,7 @@ NAME = "anthropic"
 MIN_THINKING_BUDGET = 1024
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 CONTINUE_PLACEHOLDER = "(continue)"
+BILLING_HEADER = "x-anthropic-billing-header:"
 
 # Top-level request fields this module reads; anything else is reported as dropped.
 _REQUEST_FIELDS = {
@@ -55,7 +56,14 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         for i, block in enumerate(objects(system, "system")):
             if block.get("type") != "text":
                 raise RequestRejected(f"system[{i}].type: expected 'text'", f"system[{i}].type")
-            req.system.append(get(block, "text", str, f"system[{i}]", required=True))
+            text = get(block, "text", str, f"system[{i}]", required=True)
+            if text.startswith(BILLING_HEADER):
+                warn(
+                    "Claude Code's in-band x-anthropic-billing-header system block not sent (it is for Anthropic "
+                    "only, and changes on every request, which defeats the upstream's prompt caching)"
+                )
+                continue
+            req.system.append(text)
     stop = get(body, "stop_sequences", list, "")
     req.stop = strings(stop, "stop_sequences") if stop else []
     metadata = get(body, "metadata", dict, "")
@@ -68,8 +76,10 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     for i, raw in enumerate(messages):
         path = f"messages[{i}]"
         role = get(raw, "role", str, path, required=True)
-        if role not in ("user", "assistant"):
-            raise RequestRejected(f"{path}.role: expected 'user' or 'assistant', got {role!r}", f"{path}.role")
+        if role not in ("user", "assistant", "system"):  # system: mid-conversation instructions (a beta)
+            raise RequestRejected(
+                f"{path}.role: expected 'user', 'assistant' or 'system', got {role!r}", f"{path}.role"
+            )
         content = get(raw, "content", (str, list), path, required=True)
         turn = Turn(role)
         if isinstance(content, str):
@@ -80,6 +90,8 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
                 read = _read_block(block, f"{path}.content[{j}]", warn)
                 if read is not None:
                     turn.content.append(read)
+        if role == "system" and any(b.kind != "text" for b in turn.content):
+            raise RequestRejected(f"{path}.content: a system message may only hold text", f"{path}.content")
         req.messages.append(turn)
     if cache_control or (isinstance(system, list) and any("cache_control" in b for b in system)):
         warn("cache_control markers dropped (openai caches prompts automatically)")
@@ -137,6 +149,9 @@ def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
                     image = _read_image(inner, inner_path, warn)
                     if image is not None:
                         result.content.append(image)
+                elif inner_kind == "tool_reference":  # Claude Code's tool search found a deferred tool
+                    name = get(inner, "tool_name", str, inner_path, required=True)
+                    result.content.append(Block("text", text=f"Tool {name} is now available."))
                 else:
                     warn(f"{inner_kind!r} block inside a tool_result cannot be converted: dropped")
         return result
@@ -235,9 +250,13 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         warn("response_format json_object approximated by a system instruction (anthropic has no JSON mode)")
     max_tokens = req.max_tokens if req.max_tokens is not None else options.max_tokens
     out: dict[str, Any] = {"model": options.map_model(req.model), "max_tokens": max_tokens}
+    turns = [t for t in req.messages if t.role != "system"]
+    if len(turns) < len(req.messages):
+        warn("system messages inside the conversation were folded into the system prompt (anthropic has none)")
+        system += ["".join(b.text for b in t.content) for t in req.messages if t.role == "system"]
     if system:
         out["system"] = "\n\n".join(system)
-    out["messages"] = _write_turns(req.messages, warn)
+    out["messages"] = _write_turns(turns, warn)
     if req.stop:
         out["stop_sequences"] = list(req.stop)
     temperature, top_p = req.temperature, req.top_p
@@ -258,6 +277,12 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         if top_p is not None and top_p < 0.95:
             warn("top_p below 0.95 cannot be set together with anthropic extended thinking: dropped")
             top_p = None
+    cap = options.max_output_tokens
+    if cap is not None and out["max_tokens"] > cap:  # the default, or raised to make room for thinking
+        out["max_tokens"] = cap
+        if thinking is not None and thinking >= cap:
+            warn(f"max_output_tokens {cap} leaves no room for anthropic extended thinking: not enabled")
+            del out["thinking"]
     if temperature is not None:
         out["temperature"] = temperature
     if top_p is not None:
@@ -266,6 +291,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["stream"] = True
     if req.user is not None:
         out["metadata"] = {"user_id": req.user}
+    if req.verbosity is not None:
+        warn("verbosity has no anthropic equivalent: dropped")
+    if req.prompt_cache_key is not None:
+        warn("prompt_cache_key has no anthropic equivalent (anthropic caches by cache_control): dropped")
     if req.tools:
         out["tools"] = [_write_tool(tool) for tool in req.tools]
         choice = dict(req.tool_choice or {"type": "auto"})
@@ -283,8 +312,8 @@ def _write_tool(tool: Tool) -> dict[str, Any]:
     if tool.description is not None:
         out["description"] = tool.description
     out["input_schema"] = tool.parameters or {"type": "object", "properties": {}}
-    if tool.strict is not None:
-        out["strict"] = tool.strict
+    if tool.strict:  # strict: false is the default, and some anthropic-compatible servers refuse the field
+        out["strict"] = True
     return out
 
 
@@ -334,9 +363,6 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for turn in turns:
         content = [b for b in (_write_block(block, warn) for block in turn.content) if b is not None]
-        if turn.role == "assistant":
-            # the API wants thinking to open an assistant turn
-            content.sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
         if not content:
             continue
         if messages and messages[-1]["role"] == turn.role:
@@ -346,6 +372,8 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     for message in messages:
         if message["role"] == "user":  # tool results must open the user turn that answers the calls
             message["content"].sort(key=lambda b: 0 if b["type"] == "tool_result" else 1)
+        else:  # the API wants thinking to open an assistant turn
+            message["content"].sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
     if not messages or messages[0]["role"] != "user":
         warn("the conversation does not start with a user message: a placeholder user turn was added")
         messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})

@@ -16,10 +16,11 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import StreamSink, Usage
+from ..events import CUSTOM_TOOL_PARAMETER, StreamSink, ToolOrigin, Usage, parse_tool_input
 from ..options import Options
 from . import base
 from .base import Warn, log
+from .body_common import flat_tool_name
 
 NAME = "openai-responses"
 
@@ -74,7 +75,11 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     total_out = usage.get("output_tokens", 0)
     return {
         "input_tokens": total_in,
-        "input_tokens_details": {"cached_tokens": cache_read},
+        # cache_write_tokens: required by the SDK's ResponseUsage (anthropic's cache creation)
+        "input_tokens_details": {
+            "cached_tokens": cache_read,
+            "cache_write_tokens": usage.get("cache_creation_input_tokens", 0),
+        },
         "output_tokens": total_out,
         "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
         "total_tokens": total_in + total_out,
@@ -87,6 +92,30 @@ def call_item_id(call_id: str) -> str:
         if call_id.startswith(prefix) and len(call_id) > len(prefix):
             return "fc_" + call_id[len(prefix) :]
     return "fc_" + call_id
+
+
+def call_item(
+    item_id: str, call_id: str, name: str, arguments: str, status: str, origin: ToolOrigin | None
+) -> dict[str, Any]:
+    """A tool call output item, in the client's own shape: a ``function_call`` (with its
+    ``namespace`` when the client's tool had one), or a ``custom_tool_call`` whose text input is
+    the one string parameter of the function the upstream called."""
+    if origin is None:
+        return {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": name}  # fmt: skip
+    if origin.kind == "custom":
+        value = parse_tool_input(arguments) if arguments else {}
+        text = value.get(CUSTOM_TOOL_PARAMETER) if isinstance(value, dict) else None
+        if not isinstance(text, str):  # the model did not fill the parameter: its arguments are the text
+            text = arguments if not isinstance(value, dict) else "" if not value else orjson.dumps(value).decode()
+        item = {"id": item_id, "type": "custom_tool_call", "status": status, "call_id": call_id,
+                "name": origin.name, "input": text}  # fmt: skip
+    else:
+        item = {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": origin.name}  # fmt: skip
+    if origin.namespace:
+        item["namespace"] = origin.namespace
+    return item
 
 
 def _error_fields(raw: Any) -> tuple[str, str]:
@@ -143,6 +172,10 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 self._emitted = True
             else:
                 log.debug("crosswire: arguments delta for an item that is not an open function call")
+        elif kind == "response.custom_tool_call_input.delta":
+            if self._open_key == (self._output_index(data), -1) and self._open_kind == "tool_use":
+                self.sink.tool_input(self._open, _json_string_piece(str(data.get("delta", ""))))
+                self._emitted = True
         elif kind == "response.reasoning_summary_text.delta":
             self._reasoning_text(data, "summary", data.get("summary_index", 0), str(data.get("delta", "")))
         elif kind == "response.reasoning_text.delta":
@@ -318,11 +351,17 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._items[position] = itype
         if item.get("id"):
             self._item_index[str(item["id"])] = position
-        if itype == "function_call":
+        if itype in ("function_call", "custom_tool_call"):
             self._calls = True
             call_id = str(item.get("call_id") or item.get("id") or f"call_{position}")
-            index = self._open_block((position, -1), "tool_use", id=call_id, name=str(item.get("name", "")))
-            if item.get("arguments"):
+            name = flat_tool_name(item.get("namespace") or None, str(item.get("name", "")))
+            index = self._open_block((position, -1), "tool_use", id=call_id, name=name)
+            if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
+                self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
+                if item.get("input"):
+                    self.sink.tool_input(index, _json_string_piece(str(item["input"])))
+                    self._emitted = True
+            elif item.get("arguments"):
                 self.sink.tool_input(index, str(item["arguments"]))
                 self._emitted = True
         elif itype == "reasoning":
@@ -344,6 +383,12 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             if self._open_key == (position, -1):
                 if not self._emitted and item.get("arguments"):
                     self.sink.tool_input(self._open, str(item["arguments"]))
+                self._close_block()
+        elif itype == "custom_tool_call":
+            if self._open_key == (position, -1):
+                if not self._emitted and item.get("input"):
+                    self.sink.tool_input(self._open, _json_string_piece(str(item["input"])))
+                self.sink.tool_input(self._open, '"}')
                 self._close_block()
         elif itype == "reasoning":
             self._reasoning_item_done(position, item)
@@ -379,8 +424,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def _whole_item(self, position: int, item: dict[str, Any]) -> None:
         """An item that arrived complete (only in a done event or the final response)."""
         itype = str(item.get("type", ""))
-        if itype == "function_call":
-            self._item_added({"output_index": position, "item": {**item, "arguments": ""}})
+        if itype in ("function_call", "custom_tool_call"):
+            self._item_added({"output_index": position, "item": {**item, "arguments": "", "input": ""}})
             self._item_done({"output_index": position, "item": item})
         elif itype == "reasoning":
             self._items[position] = itype
@@ -463,6 +508,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._signature: list[str] = []
         self._summary = False  # a summary part was opened for the thinking block
         self._call: tuple[str, str] = ("", "")
+        self._origin: ToolOrigin | None = None
         self._data = ""
         self._delta_prefix = b""
 
@@ -512,17 +558,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if kind == "tool_use":
             call_id = id or f"call_{position}"
             self._call = (call_id, name)
+            self._origin = self.options.tool_origins.get(name)
             self._item_id = call_item_id(call_id)
-            item = {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": "in_progress",
-                "arguments": "",
-                "call_id": call_id,
-                "name": name,
-            }
+            item = call_item(self._item_id, call_id, name, "", "in_progress", self._origin)
             self._set_delta(
-                "response.function_call_arguments.delta",
+                "response.custom_tool_call_input.delta"
+                if item["type"] == "custom_tool_call"
+                else "response.function_call_arguments.delta",
                 b'"item_id":%s,"output_index":%d' % (orjson.dumps(self._item_id), position),
             )
         else:  # thinking and redacted_thinking: a reasoning item
@@ -575,7 +617,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     def tool_input(self, index: int, fragment: str) -> None:
         if self._kind == "tool_use" and index == self._index and fragment:
             self._buf.append(fragment)
-            self._delta(fragment)
+            if not (self._origin and self._origin.kind == "custom"):  # a custom call's text is whole at the end
+                self._delta(fragment)
 
     def thinking(self, index: int, text: str) -> None:
         if self._kind != "thinking" or index != self._index or not text:
@@ -612,20 +655,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             self._msg_parts.append(orjson.dumps(part))
             return
         if kind == "tool_use":
-            if not text:  # a call without arguments still has an (empty) object of them
-                text = "{}"
-                self._delta(text)
             call_id, name = self._call
             ids = {"item_id": self._item_id, "output_index": self._position}
-            self._event("response.function_call_arguments.done", {**ids, "name": name, "arguments": text})
-            item: dict[str, Any] = {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": status,
-                "arguments": text,
-                "call_id": call_id,
-                "name": name,
-            }
+            custom = self._origin is not None and self._origin.kind == "custom"
+            if not text and not custom:  # a call without arguments still has an (empty) object of them
+                text = "{}"
+                self._delta(text)
+            item: dict[str, Any] = call_item(self._item_id, call_id, name, text, status, self._origin)
+            if custom:
+                self._delta(item["input"])
+                self._event("response.custom_tool_call_input.done", {**ids, "input": item["input"]})
+            else:
+                done = {**ids, "name": item["name"], "arguments": text}
+                self._event("response.function_call_arguments.done", done)
         elif kind == "thinking":
             summary = []
             if self._summary:
@@ -702,6 +744,11 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         failed = self._response("failed", error={"code": code or openai_type, "message": message})
         failed["output"] = self._output()
         self._event("response.failed", {"response": failed})
+
+
+def _json_string_piece(text: str) -> str:
+    """A piece of a JSON string's contents (escaped, without quotes): pieces concatenate."""
+    return orjson.dumps(text).decode()[1:-1]
 
 
 def _summary(text: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
+from ..events import CUSTOM_TOOL_PARAMETER, Block, Message, Request, Tool, ToolOrigin, Turn, parse_tool_input
 from ..options import Options
 from . import openai_responses
 from .base import Warn, derive_id
@@ -24,17 +24,21 @@ from .body_common import (
     RequestRejected,
     budget_effort,
     data_url,
+    flat_tool_name,
     get,
     json_schema_spec,
     objects,
+    openai_user_id,
     parse_data_url,
     read_function_tool,
+    tool_result_texts,
 )
 from .openai_common import read_error, write_error, write_model, write_models
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
     REDACTED_PREFIX,
     SUMMARY_SEPARATOR,
+    call_item,
     call_item_id,
     read_usage,
     response_object,
@@ -54,6 +58,7 @@ _READ_FIELDS = {
     "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "stream", "user",
     "safety_identifier", "parallel_tool_calls", "tools", "tool_choice", "reasoning", "text",
     "previous_response_id", "conversation", "store", "include", "stream_options", "truncation",
+    "prompt_cache_key",
 }  # fmt: skip
 # Server-side state only an openai-responses upstream holds, and only with pass_previous_response_id.
 _STATE_FIELDS = ("previous_response_id", "conversation")
@@ -77,21 +82,22 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         stream=bool(get(body, "stream", bool, "")),
         user=get(body, "user", str, "") or get(body, "safety_identifier", str, ""),
         parallel_tool_calls=get(body, "parallel_tool_calls", bool, ""),
+        prompt_cache_key=get(body, "prompt_cache_key", str, ""),
     )
     _read_state(body, req, options)
     _read_native(body, req)
     instructions = get(body, "instructions", str, "")
     if instructions:
         req.system.append(instructions)
+    _read_reasoning(body, req)
+    _read_text(body, req)  # before the input: its configuration_update items override these
     stateful = any(key in req.native for key in (*_STATE_FIELDS, "prompt"))
     items = get(body, "input", (str, list), "", required=not stateful)
     if isinstance(items, str):
         req.messages.append(Turn("user", [Block("text", text=items)]))
     elif items is not None:
-        _read_input(objects(items, "input"), req, warn)
-    _read_tools(body, req)
-    _read_reasoning(body, req)
-    _read_text(body, req)
+        _read_input(objects(items, "input"), req, options, warn)
+    _read_tools(body, req, options)
     return req
 
 
@@ -149,15 +155,22 @@ def _turn(req: Request, role: str) -> Turn:
     return req.messages[-1]
 
 
-def _read_input(items: list[dict[str, Any]], req: Request, warn: Warn) -> None:
+def _read_input(items: list[dict[str, Any]], req: Request, options: Options, warn: Warn) -> None:
     for i, raw in enumerate(items):
         path = f"input[{i}]"
         kind = get(raw, "type", str, path) or "message"
         if kind == "message":
             _read_message(raw, path, req, warn)
-        elif kind == "function_call":
-            _turn(req, "assistant").content.append(_read_call(raw, path, warn, arguments_required=True))
-        elif kind == "function_call_output":
+        elif kind in ("function_call", "custom_tool_call"):
+            call = _read_call(raw, path, warn, arguments_required=True)
+            _origin(req, get(raw, "namespace", str, path), call.name, kind)
+            call.name = flat_tool_name(get(raw, "namespace", str, path), call.name)
+            _turn(req, "assistant").content.append(call)
+        elif kind == "additional_tools":  # Codex: tools announced inside the conversation
+            _read_tool_list(get(raw, "tools", list, path, required=True), f"{path}.tools", req, options)
+        elif kind == "configuration_update":  # Codex: request settings changed inside the conversation
+            _read_configuration_update(raw, path, req, warn)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             result = Block("tool_result", id=get(raw, "call_id", str, path, required=True))
             output = get(raw, "output", (str, list), path, required=True)
             if isinstance(output, str):
@@ -176,6 +189,21 @@ def _read_input(items: list[dict[str, Any]], req: Request, warn: Warn) -> None:
             warn(f"openai-responses {kind!r} input item has no equivalent: dropped")
 
 
+def _read_configuration_update(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
+    """The settings a ``configuration_update`` item carries apply to the request (a later one wins)."""
+    for key, value in raw.items():
+        if key in ("type", "id"):
+            continue
+        if key == "reasoning" and isinstance(value, dict) and set(value) <= {"effort", "summary", "context"}:
+            effort = get(value, "effort", str, f"{path}.reasoning")
+            if effort is not None:
+                req.reasoning_effort = effort
+        elif key == "text" and isinstance(value, dict) and set(value) <= {"verbosity"}:
+            req.verbosity = get(value, "verbosity", str, f"{path}.text")
+        else:
+            warn(f"{path}: configuration_update setting {key!r} has no equivalent: dropped")
+
+
 def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
     role = get(raw, "role", str, path, required=True)
     content = get(raw, "content", (str, list), path, required=True)
@@ -186,9 +214,10 @@ def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> N
     if role in ("system", "developer"):
         if any(b.kind != "text" for b in blocks):
             raise RequestRejected(f"{path}.content: a {role} message may only hold text", f"{path}.content")
-        if req.messages:
-            warn(f"{path}: a {role} message after the conversation started was folded into the system prompt")
-        req.system.append("".join(b.text for b in blocks))
+        if req.messages:  # an instruction inside the conversation stays where it is
+            req.messages.append(Turn("system", blocks))
+        else:
+            req.system.append("".join(b.text for b in blocks))
     elif role == "user":
         _turn(req, "user").content.extend(blocks)
     elif role == "assistant":
@@ -243,19 +272,57 @@ def _reasoning(raw: dict[str, Any], path: str) -> Block:
     return Block("thinking", text=text, signature=encrypted, id=get(raw, "id", str, path) or "")
 
 
-def _read_tools(body: dict[str, Any], req: Request) -> None:
-    for i, raw in enumerate(objects(get(body, "tools", list, "") or [], "tools")):
-        path = f"tools[{i}]"
-        kind = get(raw, "type", str, path, required=True)
+def _origin(req: Request, namespace: str | None, name: str, kind: str) -> None:
+    """Remember a tool that reaches the upstream under another name or shape."""
+    custom = kind in ("custom", "custom_tool_call")
+    if namespace or custom:
+        origin = ToolOrigin(name, namespace, "custom" if custom else "function")
+        req.tool_origins[flat_tool_name(namespace, name)] = origin
+
+
+def _custom_tool(raw: dict[str, Any], path: str, namespace: str | None) -> Tool:
+    """A freeform tool as a function taking its raw text in one string parameter."""
+    name = get(raw, "name", str, path, required=True)
+    description = get(raw, "description", str, path) or ""
+    fmt = get(raw, "format", dict, path) or {}
+    text = "The raw text input of the tool."
+    if fmt.get("type") == "grammar" and isinstance(fmt.get("definition"), str):
+        text += f" It must match this {fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
+    schema = {"type": "object", "properties": {CUSTOM_TOOL_PARAMETER: {"type": "string", "description": text}}}
+    schema["required"] = [CUSTOM_TOOL_PARAMETER]
+    return Tool(name=flat_tool_name(namespace, name), description=description or None, parameters=schema)
+
+
+def _read_tool_list(tools: list[Any], path: str, req: Request, options: Options, namespace: str | None = None) -> None:
+    for i, raw in enumerate(objects(tools, path)):
+        where = f"{path}[{i}]"
+        kind = get(raw, "type", str, where, required=True)
         if kind == "function":
-            req.tools.append(read_function_tool(raw, path))
-            continue
-        req.native.setdefault("tools", []).append(raw)
-        name = raw.get("name") or raw.get("server_label")
-        label = f"{kind!r} ({name!r})" if isinstance(name, str) else repr(kind)
-        req.foreign.append(
-            (path, f"{path}: the built-in tool {label} can only run on an openai-responses upstream", True)
-        )
+            tool = read_function_tool(raw, where)
+            _origin(req, namespace, tool.name, kind)
+            tool.name = flat_tool_name(namespace, tool.name)
+            req.tools.append(tool)
+        elif kind == "custom":
+            tool = _custom_tool(raw, where, namespace)
+            _origin(req, namespace, get(raw, "name", str, where, required=True), kind)
+            req.tools.append(tool)
+        elif kind == "namespace" and namespace is None:
+            inner = get(raw, "name", str, where, required=True)
+            _read_tool_list(get(raw, "tools", list, where, required=True), f"{where}.tools", req, options, inner)
+        else:
+            req.native.setdefault("tools", []).append(raw)
+            name = raw.get("name") or raw.get("server_label")
+            label = f"{kind!r} ({name!r})" if isinstance(name, str) else repr(kind)
+            if options.hosted_tools == "reject":
+                message = f"{where}: the hosted tool {label} can only run on an openai-responses upstream"
+                req.foreign.append((where, message + " (the route has hosted_tools = 'reject')", True))
+            else:
+                message = f"{where}: the hosted tool {label} can only run on an openai-responses upstream: dropped"
+                req.foreign.append((where, message, False))
+
+
+def _read_tools(body: dict[str, Any], req: Request, options: Options) -> None:
+    _read_tool_list(get(body, "tools", list, "") or [], "tools", req, options)
     choice = body.get("tool_choice")
     if choice is None:
         return
@@ -289,9 +356,7 @@ def _read_text(body: dict[str, Any], req: Request) -> None:
     text = get(body, "text", dict, "")
     if text is None:
         return
-    if text.get("verbosity") is not None:
-        req.native["text"] = {"verbosity": text["verbosity"]}
-        req.foreign.append(("text.verbosity", "text.verbosity has no equivalent: dropped", False))
+    req.verbosity = get(text, "verbosity", str, "text")
     fmt = get(text, "format", dict, "text")
     if fmt is None:
         return
@@ -353,8 +418,12 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["text"] = {"format": {"type": "json_object"}}
     elif rf:
         out["text"] = {"format": {"type": "json_schema", **json_schema_spec(rf)}}
+    if req.verbosity is not None:
+        out.setdefault("text", {})["verbosity"] = req.verbosity
+    if req.prompt_cache_key is not None:
+        out["prompt_cache_key"] = req.prompt_cache_key
     if req.user is not None:
-        out["user"] = req.user
+        out["user"] = openai_user_id(req.user, warn)
     # crosswire is stateless: nothing is stored, and reasoning comes back encrypted (the signature)
     out["store"] = False
     if effort is not None and effort != "none":
@@ -389,6 +458,9 @@ def _write_input(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     for turn in turns:
         if turn.role == "assistant":
             _write_assistant(turn.content, items, warn)
+        elif turn.role == "system":  # an instruction inside the conversation: a developer item, in place
+            text = "".join(b.text for b in turn.content)
+            items.append({"type": "message", "role": "developer", "content": text})
         else:
             _write_user(turn.content, items, warn)
     return items
@@ -401,13 +473,13 @@ def _write_user(blocks: list[Block], items: list[dict[str, Any]], warn: Warn) ->
         if block.kind != "tool_result":
             rest.append(_write_part(block))
             continue
-        parts = [_write_part(b) for b in block.content]
+        texts = iter(tool_result_texts(block, warn))  # the error prefix, if any, is in the first
+        parts = [_write_part(b) if b.kind != "text" else {"type": "input_text", "text": next(texts, b.text)}
+                 for b in block.content] or [{"type": "input_text", "text": t} for t in texts]  # fmt: skip
         output: str | list[dict[str, Any]] = (
             "".join(p["text"] for p in parts) if all(p["type"] == "input_text" for p in parts) else parts
         )
         items.append({"type": "function_call_output", "call_id": block.id, "output": output})
-        if block.is_error:
-            warn("tool_result is_error has no openai-responses equivalent: dropped")
     if rest:
         plain = len(rest) == 1 and rest[0]["type"] == "input_text"
         items.append({"type": "message", "role": "user", "content": rest[0]["text"] if plain else rest})
@@ -440,34 +512,34 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
             items.append({"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments})
         elif block.kind == "thinking":
-            if not block.signature and not block.id.startswith("rs_"):
-                warn("thinking without encrypted content cannot be sent to openai-responses: dropped")
+            # A reasoning item needs its own rs_ id (the API requires one); an invented one names
+            # an item the API never made (with store: false it looks the id up and fails).
+            if not block.id.startswith("rs_"):
+                warn("thinking without its openai-responses reasoning item id cannot be sent back: dropped")
                 continue
-            item: dict[str, Any] = {
-                "type": "reasoning",
-                "id": block.id or f"rs_crosswire_{len(items)}",
-                "summary": [{"type": "summary_text", "text": block.text}] if block.text else [],
-            }
+            item: dict[str, Any] = {"type": "reasoning", "id": block.id}
+            item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
             if block.signature:
                 item["encrypted_content"] = block.signature
             items.append(item)
         elif block.kind == "redacted_thinking":
-            # only ever an Anthropic upstream's, which the marker brings back to it
-            items.append(
-                {
-                    "type": "reasoning",
-                    "id": f"rs_crosswire_{len(items)}",
-                    "summary": [],
-                    "encrypted_content": REDACTED_PREFIX + block.data,
-                }
-            )
+            warn("redacted_thinking cannot be sent to openai-responses (it has no reasoning item id): dropped")
         else:
             warn(f"{block.kind} in an assistant message has no openai-responses equivalent: dropped")
     flush()
 
 
 def _read_call(item: dict[str, Any], path: str, warn: Warn, arguments_required: bool) -> Block:
-    """A ``function_call`` item: its ``call_id`` (never the fc_ item id) is the tool id."""
+    """A ``function_call`` item: its ``call_id`` (never the fc_ item id) is the tool id. A
+    ``custom_tool_call``'s raw text input becomes the one string parameter of its function."""
+    if item.get("type") == "custom_tool_call":
+        text = get(item, "input", str, path, required=True)
+        return Block(
+            "tool_use",
+            id=get(item, "call_id", str, path, required=True),
+            name=get(item, "name", str, path, required=True),
+            input={CUSTOM_TOOL_PARAMETER: text},
+        )
     arguments = get(item, "arguments", str, path, required=arguments_required) or ""
     call = Block(
         "tool_use",
@@ -515,9 +587,11 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
                     msg.content.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
                 else:
                     warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
-        elif kind == "function_call":
+        elif kind in ("function_call", "custom_tool_call"):
             calls = True
-            msg.content.append(_read_call(item, path, warn, arguments_required=False))
+            call = _read_call(item, path, warn, arguments_required=False)
+            call.name = flat_tool_name(get(item, "namespace", str, path), call.name)  # as the request named it
+            msg.content.append(call)
         elif kind == "reasoning":
             block = _reasoning(item, path)
             block.id = ""  # an item name of this response, not a part of the answer
@@ -566,15 +640,9 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
         message = None
         if block.kind == "tool_use":
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
+            origin = options.tool_origins.get(block.name)
             output.append(
-                {
-                    "id": call_item_id(block.id),
-                    "type": "function_call",
-                    "status": "completed",
-                    "arguments": arguments or "{}",
-                    "call_id": block.id,
-                    "name": block.name,
-                }
+                call_item(call_item_id(block.id), block.id, block.name, arguments or "{}", "completed", origin)
             )
         elif block.kind == "thinking":
             item: dict[str, Any] = {"id": f"rs_{stem}_{position}", "type": "reasoning"}
