@@ -99,6 +99,7 @@ def convert_request(
                 if fatal:
                     raise RequestRejected(message, param)
                 warn(message)
+            request.native = {}
         out = writer.write_request(request, options, warn)
     except RequestRejected:
         raise
