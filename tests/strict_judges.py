@@ -88,7 +88,9 @@ def raw_events(fmt: str, body: bytes, *, strict: bool = True) -> list[Any]:
     """The events of a stream as the SDK's plain ``Stream`` parses them (each validated when strict)."""
     c = client(fmt, body, strict=strict)
     if fmt == "anthropic":
-        return list(c.messages.create(model="m", max_tokens=1, messages=[{"role": "user", "content": "hi"}], stream=True))
+        return list(
+            c.messages.create(model="m", max_tokens=1, messages=[{"role": "user", "content": "hi"}], stream=True)
+        )
     if fmt == "openai-chat":
         return list(c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True))
     return list(c.responses.create(model="m", input="hi", stream=True))
@@ -136,10 +138,13 @@ def _validators(fmt: str) -> Callable[[dict[str, Any]], pydantic.TypeAdapter[Any
 def sse_data(body: bytes) -> list[dict[str, Any]]:
     """The JSON data of each SSE event (``[DONE]`` left out)."""
     out = []
-    for block in body.decode().replace("\r\n", "\n").split("\n\n"):
+    for block in body.decode(errors="replace").replace("\r\n", "\n").split("\n\n"):
         lines = [line[5:].lstrip() for line in block.split("\n") if line.startswith("data:")]
         if lines and lines != ["[DONE]"]:
-            out.append(json.loads("\n".join(lines)))
+            try:
+                out.append(json.loads("\n".join(lines)))
+            except json.JSONDecodeError:
+                out.append({"type": "invalid JSON"})
     return out
 
 
@@ -150,9 +155,9 @@ def schema_errors(fmt: str, body: bytes) -> set[tuple[str, str, str]]:
     validator = _validators(fmt)
     for data in sse_data(body):
         kind = str(data.get("type", "chunk"))
-        if kind in ("ping", "error") or "error" in data and fmt == "openai-chat":
+        if kind in ("ping", "error") or ("error" in data and fmt == "openai-chat"):
             continue
-        adapter = validator(data)
+        adapter = validator(data) if kind != "invalid JSON" else None
         if adapter is None:
             found.add((kind, "", "unknown event type"))
             continue

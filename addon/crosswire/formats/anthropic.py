@@ -214,8 +214,8 @@ class AnthropicStreamReader(base.StreamReader):
             delta = data.get("delta")
             if delta.__class__ is not dict:
                 return
-            if source in self._native:
-                self.sink.native(self._native[source], Native(NAME, delta))  # the block's warning covers it
+            if source in self._native:  # the block's own warning covers its parts
+                self.sink.native(self._native[source], Native(NAME, {"delta": delta}))
             elif source in self._index:
                 self._delta(self._index[source], delta)
             else:
@@ -236,7 +236,7 @@ class AnthropicStreamReader(base.StreamReader):
                 fields["delta"] = delta_extras
             native = message_native(fields, data.get("usage"), "message_delta")
             if native is not None:
-                self.sink.native(-1, native)
+                self.sink.native(-1, Native(NAME, {"message_delta": native.data}, native.what))
             usage = read_usage(data.get("usage"))
             if usage:
                 self.sink.usage(usage)
@@ -248,6 +248,10 @@ class AnthropicStreamReader(base.StreamReader):
             if not isinstance(msg, dict):
                 msg = {}
             native = message_native(extra_fields(msg, MESSAGE_FIELDS), msg.get("usage"), "message")
+            if msg.get("id") and not str(msg["id"]).startswith("msg_"):  # kept as it is for an anthropic client
+                native = Native(
+                    NAME, {**(native.data if native else {}), "id": msg["id"]}, native.what if native else ""
+                )
             self.sink.message_start(_str(msg, "id"), _str(msg, "model"), read_usage(msg.get("usage")), native=native)
         elif kind == "message_stop":
             self._close_block()
@@ -259,9 +263,12 @@ class AnthropicStreamReader(base.StreamReader):
             err = data.get("error")
             if not isinstance(err, dict):
                 err = {"message": err} if isinstance(err, str) else {}
+            extras = extra_fields(err, {"type", "message"})
+            if extras and not self.done:  # details…, for an anthropic client
+                self.sink.native(-1, Native(NAME, {"error": extras}))
             self.fail(str(err.get("type") or "api_error"), str(err.get("message") or "upstream error"))
-        else:
-            log.debug("crosswire: skipping anthropic event type %r", kind)
+        else:  # an event type of the future: an anthropic client gets it as it came
+            self.sink.native(-1, Native(NAME, {"event": name, "data": data}))
 
     def _delta(self, index: int, delta: dict[str, Any]) -> None:
         dtype = delta.get("type")
@@ -278,7 +285,7 @@ class AnthropicStreamReader(base.StreamReader):
         elif dtype == "citations_delta":
             self._citation(index, delta.get("citation"), delta)
         else:
-            sink.native(index, Native(NAME, delta, f"anthropic {dtype!r} delta"))
+            sink.native(index, Native(NAME, {"delta": delta}, f"anthropic {dtype!r} delta"))
 
     def _citation(self, index: int, raw: Any, delta: dict[str, Any]) -> None:
         citation = read_citation(raw)
@@ -286,7 +293,7 @@ class AnthropicStreamReader(base.StreamReader):
             self.sink.citation(index, citation)
         else:
             ctype = raw.get("type") if isinstance(raw, dict) else None
-            self.sink.native(index, Native(NAME, delta, f"anthropic {ctype!r} citations"))
+            self.sink.native(index, Native(NAME, {"delta": delta}, f"anthropic {ctype!r} citations"))
 
     def _block_start(self, data: dict[str, Any]) -> None:
         block = data.get("content_block")
@@ -356,6 +363,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._result: dict[str, Any] | None = None  # the open web_search_tool_result, written at its stop
         self._results: list[SearchResult] = []
         self._end: dict[str, Any] = {}  # message_delta fields of the source's own (anthropic)
+        self._error: dict[str, Any] = {}  # the same for its error event
 
     def message_start(
         self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
@@ -450,10 +458,15 @@ class AnthropicStreamWriter(base.StreamWriter):
         own = self.own(carrier)
         if own is None:
             return
-        if index < 0:
-            merge_native(self._end, own)
-        elif index == self._open:
-            self._delta_object(own)
+        if "delta" in own:
+            if index == self._open:
+                self._delta_object(own["delta"])
+        elif "message_delta" in own:
+            merge_native(self._end, own["message_delta"])
+        elif "event" in own:
+            self.out.append(_frame(str(own["event"]), orjson.dumps(own["data"])))
+        elif "error" in own:
+            self._error = own["error"]
 
     def _delta_object(self, delta: dict[str, Any]) -> None:
         payload = {"type": "content_block_delta", "index": self._out, "delta": delta}
@@ -484,7 +497,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self.out.append(b'event: ping\ndata: {"type":"ping"}\n\n')
 
     def write_error(self, type: str, message: str) -> None:
-        payload = {"type": "error", "error": {"type": type, "message": message}}
+        payload = {"type": "error", "error": {**self._error, "type": type, "message": message}}
         self.out.append(_frame("error", orjson.dumps(payload)))
 
     def write_end(self) -> None:

@@ -65,6 +65,9 @@ USAGE_FIELDS = frozenset(("prompt_tokens", "completion_tokens", "total_tokens"))
 # Chunk fields the canonical model holds (``obfuscation`` is random padding, different in every chunk).
 CHUNK_FIELDS = frozenset(("id", "object", "created", "model", "choices", "usage", "obfuscation"))
 OTHER_CHOICES = "openai-chat choices after the first (n>1)"
+DELTA_FIELDS = frozenset(
+    ("role", "content", "refusal", "reasoning_content", "reasoning", "tool_calls", "function_call")
+)
 LOGPROBS_DROPPED = "openai-chat logprobs are not carried (they would cost work on every token): dropped"
 
 
@@ -138,6 +141,7 @@ class OpenAIChatStreamReader(base.StreamReader):
         self._started = True
         created = data.get("created")
         fields = extra_fields(data, CHUNK_FIELDS)
+        chunk_id = str(data.get("id") or "")
         choices = data.get("choices")
         first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
         delta = first.get("delta")
@@ -146,12 +150,15 @@ class OpenAIChatStreamReader(base.StreamReader):
         )
         if empty:  # how the first delta says "no content yet" (null or ""), for an openai-chat client
             fields["delta"] = empty
+        native = native_fields(NAME, fields, "chunk")
+        if chunk_id and not chunk_id.startswith("chatcmpl-"):  # kept as it is for an openai-chat client
+            native = Native(NAME, {**(native.data if native else {}), "id": chunk_id}, native.what if native else "")
         self.sink.message_start(
-            str(data.get("id") or ""),
+            chunk_id,
             str(data.get("model") or ""),
             read_usage(data.get("usage")),
             created if isinstance(created, int) else None,
-            native=native_fields(NAME, fields, "chunk"),
+            native=native,
         )
 
     def _finished(self, finish: str) -> None:
@@ -166,6 +173,8 @@ class OpenAIChatStreamReader(base.StreamReader):
         # OpenRouter and others name it `reasoning`, DeepSeek and vLLM `reasoning_content`.
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
+            if self._open_kind != "thinking" and "reasoning_content" not in delta:  # its name, for a chat client
+                sink.native(-1, Native(NAME, {"reasoning_key": "reasoning"}))
             sink.thinking(self._block("thinking"), reasoning)
         content = delta.get("content")
         if content and isinstance(content, str):
@@ -181,6 +190,11 @@ class OpenAIChatStreamReader(base.StreamReader):
                     self._tool_call(call)
         elif isinstance(delta.get("function_call"), dict):  # the pre-tools API: one call, no id
             self._tool_call({"index": 0, "id": "call_0", "function": delta["function_call"]})
+        extras = [key for key in delta if key not in DELTA_FIELDS]
+        if extras:  # annotations, audio, fields of the future: for an openai-chat client
+            carrier = native_fields(NAME, {"delta": {key: delta[key] for key in extras}}, "chunk")
+            if carrier is not None:
+                sink.native(-1, carrier)
 
     def _tool_call(self, call: dict[str, Any]) -> None:
         position = call.get("index", 0)
@@ -250,6 +264,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._thinking: list[str] = []  # xml mode: held until the signature arrives
         self._signature: list[str] = []
         self._usage_extras: dict[str, Any] = {}  # the usage fields of an openai-chat source's own
+        self._reasoning_key = b'{"reasoning_content":'  # or an openai-chat source's own name for it
 
     def message_start(
         self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
@@ -258,13 +273,13 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             return
         self._usage.update(usage)
         stamp = self.options.created or created or int(time.time())
+        own = dict(self.own(native) or {})
         self._head = (
             b'{"id":'
-            + orjson.dumps(base.derive_id(id, "chatcmpl-"))
+            + orjson.dumps(own.pop("id", None) or base.derive_id(id, "chatcmpl-"))
             + b',"object":"chat.completion.chunk","created":%d,"model":' % stamp
             + orjson.dumps(self.options.model or model)
         )
-        own = dict(self.own(native) or {})
         first = {"role": "assistant", "content": "", **own.pop("delta", {})}
         if own:  # the source's own chunk fields (system_fingerprint, service_tier), in every chunk as there
             self._head += b"," + orjson.dumps(own)[1:-1]
@@ -316,7 +331,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         mode = self.options.thinking
         if mode == "reasoning_content":
             if text:
-                self._chunk(b'{"reasoning_content":' + orjson.dumps(text) + b"}")
+                self._chunk(self._reasoning_key + orjson.dumps(text) + b"}")
         elif mode == "xml":
             self._thinking.append(text)
 
@@ -350,6 +365,10 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             return
         if "choice" in own:  # a choice after the first, as the source sent it
             self.out.append(b"data: " + self._head + b',"choices":[' + orjson.dumps(own["choice"]) + b"]}\n\n")
+        elif "delta" in own:
+            self._chunk(orjson.dumps(own["delta"]))
+        elif "reasoning_key" in own:
+            self._reasoning_key = b"{" + orjson.dumps(str(own["reasoning_key"])) + b":"
         elif "usage" in own:
             merge_native(self._usage_extras, own["usage"])
 

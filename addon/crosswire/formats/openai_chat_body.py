@@ -44,6 +44,9 @@ from .registry import Format
 NAME = "openai-chat"
 
 MAX_STOP = 4  # the API accepts at most four stop sequences
+WEB_SEARCH_TOOL_DROPPED = (
+    "the hosted web search tool has no equivalent in openai-chat: dropped (the model answers without it)"
+)
 
 # The fields of a completion, its first choice and that choice's message the canonical model holds.
 COMPLETION_FIELDS = frozenset(("id", "object", "created", "model", "choices", "usage"))
@@ -314,6 +317,8 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             )
         if req.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = req.parallel_tool_calls
+    if req.web_search is not None:
+        warn(WEB_SEARCH_TOOL_DROPPED)
     if req.reasoning_effort is not None:
         out["reasoning_effort"] = req.reasoning_effort
     elif req.thinking_budget is not None:

@@ -218,6 +218,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         response = response if isinstance(response, dict) else {}
         created = response.get("created_at")
         extras = extra_fields(response, RESPONSE_FIELDS)
+        if response.get("id") and not str(response["id"]).startswith("resp_"):
+            extras["id"] = response["id"]  # kept as it is for a Responses client (others get it prefixed)
         self.sink.message_start(
             str(response.get("id", "")),
             str(response.get("model", "")),
@@ -601,13 +603,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             return
         self._started = True
         self._usage.update(usage)
-        self._id = base.derive_id(id, "resp_")
-        self._base = self._id[len("resp_") :]
-        self._model = self.options.model or model
-        self._created = self.options.created or created or int(time.time())
         own = self.own(native)
         if own:
             self._extras = dict(own.get("response") or {})
+        self._id = self._extras.pop("id", None) or base.derive_id(id, "resp_")
+        self._base = self._id.removeprefix("resp_")
+        self._model = self.options.model or model
+        self._created = self.options.created or created or int(time.time())
         self._event("response.created", {"response": self._response("in_progress")})
         self._event("response.in_progress", {"response": self._response("in_progress")})
 

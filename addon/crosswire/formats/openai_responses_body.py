@@ -622,7 +622,8 @@ def _message_blocks(item: dict[str, Any], path: str, warn: Warn) -> list[Block]:
         part_kind = get(part, "type", str, part_path, required=True)
         if part_kind == "output_text":
             text = Block("text", text=get(part, "text", str, part_path, required=True))
-            text.citations = [c for c in map(_read_annotation, part.get("annotations") or ()) if c is not None]
+            annotations = get(part, "annotations", list, part_path) or []
+            text.citations = [c for c in map(_read_annotation, annotations) if c is not None]
             blocks.append(text)
         elif part_kind == "refusal":
             blocks.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
