@@ -373,7 +373,9 @@ def start() -> list[dict[str, Any]]:
     ]
 
 
-def usage(input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0, written: int = 0) -> dict[str, Any]:
+def usage(
+    input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0, written: int = 0
+) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
