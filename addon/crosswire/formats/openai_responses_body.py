@@ -398,6 +398,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
                 if kind == "tool"
                 else ("required" if kind == "any" else kind)
             )
+            forced = req.tool_choice.get("name")
+            if req.web_search and forced == "web_search" and all(t.name != forced for t in req.tools):
+                out["tool_choice"] = "required"  # Responses can force a function, not its web search
+                warn("a forced web search is sent as tool_choice 'required' (openai-responses cannot force it)")
         if req.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = req.parallel_tool_calls
     effort = req.reasoning_effort
