@@ -643,3 +643,21 @@ def test_citations_are_dropped_with_a_warning() -> None:
     out = a2o(body)
     assert out.body["messages"][1] == {"role": "assistant", "content": "A"}
     assert any("citations" in w for w in out.warnings)
+
+
+# --- small losses found by held-out cases --------------------------------------------------------
+
+
+def test_a_system_message_of_several_text_parts_keeps_its_parts() -> None:
+    parts = [{"type": "text", "text": "Rule one."}, {"type": "text", "text": "Rule two."}]
+    out = o2a({"messages": [{"role": "system", "content": parts}, USER_HI]})
+    assert out.body["system"] == parts  # two anthropic system blocks, not one joined string
+    check_anthropic_request(out.body)
+
+
+@pytest.mark.parametrize("wrong", ["100", 1.5, True, [100]])
+def test_max_tokens_of_the_wrong_type_is_rejected_even_beside_max_completion_tokens(wrong: Any) -> None:
+    body = {"model": "m", "max_completion_tokens": 100, "max_tokens": wrong, "messages": [USER_HI]}
+    with pytest.raises(RequestRejected) as info:
+        convert_request("openai-chat", "anthropic", body, Options())
+    assert info.value.param == "max_tokens"
