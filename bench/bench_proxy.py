@@ -47,10 +47,9 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests")]
 
 import bench_stream  # noqa: E402
+from crosswire import launch  # noqa: E402
 from sse_upstream import seeded_expected  # noqa: E402
 
-MITMDUMP = Path(sys.executable).parent / "mitmdump"
-ENTRY = ROOT / "addon" / "crosswire" / "mitm.py"
 FAKE = "http://api.example.test"  # what the client asks for; only crosswire's route knows the upstream
 CHAT_BODY = orjson.dumps(
     {
@@ -79,40 +78,21 @@ class Upstream:
         self.proc.wait(10)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Mitmdump:
     """A mitmdump on 127.0.0.1; ``crosswire`` routes the openai-chat endpoint to the upstream."""
 
     def __init__(self, tmp: Path, upstream_port: int, crosswire: bool, *extra: str) -> None:
-        import socket
-
-        self.port = _free_port()
-        cmd = [str(MITMDUMP), "--listen-host", "127.0.0.1", "--listen-port", str(self.port)]
-        cmd += ["--set", f"confdir={tmp / 'confdir'}", *extra]
+        args = list(extra)
         if crosswire:
             route = f"{FAKE}/v1/chat/completions -> http://127.0.0.1:{upstream_port}/v1/messages"
-            cmd += ["-s", str(ENTRY), "--set", f"crosswire_route={route}"]
+            args += ["--set", f"crosswire_route={route}"]
         else:
-            cmd += ["--set", "stream_large_bodies=1"]  # plain mitmdump buffers whole bodies otherwise
-        self.log = tmp / f"mitmdump-{self.port}.log"
-        with open(self.log, "wb") as log:
-            env = {**os.environ, "ANTHROPIC_API_KEY": "bench-key"}
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"mitmdump did not start:\n{self.log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                break
-            time.sleep(0.05)
+            args += ["--set", "stream_large_bodies=1"]  # plain mitmdump buffers whole bodies otherwise
+        env = {**os.environ, "ANTHROPIC_API_KEY": "bench-key"}
+        self.log = tmp / f"mitmdump-{'crosswire' if crosswire else 'plain'}-{time.monotonic_ns()}.log"
+        self._mitm = launch.start(args, crosswire=crosswire, env=env, log=self.log, confdir=tmp / "confdir")
+        self.proc = self._mitm.proc
+        self.port = self._mitm.port
 
     def cpu_ns(self) -> int:
         """CPU time of all its threads, ns (schedstat: exact, where /proc/PID/stat counts 10 ms ticks)."""
@@ -136,13 +116,7 @@ class Mitmdump:
             return False
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        self._mitm.stop(20)
 
 
 # --- the client ----------------------------------------------------------------------------

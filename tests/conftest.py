@@ -1,7 +1,8 @@
-"""Shared test helpers: where the conformance corpus lives."""
+"""Shared test helpers: where the conformance corpus lives; an environment that is not the developer's."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WIRE = ROOT.parent / "shared" / "wire"
 NO_WIRE_REASON = f"conformance corpus not found at {WIRE} (it lives in ../shared/wire beside the checkout)"
+
+# What a developer's shell may set that must change nothing: gone for every test and every process a
+# test starts, so the suite behaves here as on a machine without them (some set PYTHONUNBUFFERED=1
+# globally, which once hid a demo that waited on a block-buffered pipe). A test that needs one sets it.
+# HOME and locale are not touched here: every mitmproxy a test starts gets its own confdir, and CI runs
+# the suite with a fresh HOME and a plain LANG.
+ENVIRONMENT_NOT_RELIED_ON = (
+    "PYTHONUNBUFFERED",
+    *(name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") for name in (base, base.upper())),
+)
+for _name in ENVIRONMENT_NOT_RELIED_ON:
+    os.environ.pop(_name, None)
 
 
 def wire_files(pattern: str) -> list[Path]:

@@ -6,15 +6,11 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from conftest import ROOT
-
-MITMDUMP = Path(sys.executable).parent / "mitmdump"
-ENTRY = ROOT / "addon" / "crosswire" / "mitm.py"
+from crosswire import launch
 
 # Upstream keys the routes inject; tests search recordings and logs for them.
 ANTHROPIC_KEY = "sk-ant-UPSTREAM-SECRET-0123456789"
@@ -24,74 +20,82 @@ CLIENT_OPENAI_KEY = "sk-CLIENT-openai-key"
 CLIENT_ANTHROPIC_KEY = "sk-ant-CLIENT-anthropic-key"
 
 
-def free_port() -> int:
+def processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (``NAME=VALUE``): a command a test started and every
+    process that inherited it (Linux: reads /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if marker.encode() in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port nothing answers on: bound by this socket but not listening, so no other process
+    can take it meanwhile (a port found free and released could be)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 class Mitmdump:
-    """``mitmdump`` with the crosswire entry script; stopped by :meth:`stop` (tests use fixtures)."""
+    """``mitmdump`` with the crosswire entry script (``script=False``: a plain one), started by
+    :func:`crosswire.launch.start` (ready when constructed, on a port the OS chose); stopped by :meth:`stop`
+    (tests use fixtures). ``listen=False`` runs one that exits by itself (``-nr file``)."""
 
-    def __init__(self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None) -> None:
-        self.port = free_port() if listen else 0
-        self.log_path = tmp / f"mitmdump-{self.port}-{time.monotonic_ns()}.log"
+    def __init__(
+        self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None, script: bool = True
+    ) -> None:
+        self.log_path = tmp / f"mitmdump-{time.monotonic_ns()}.log"
         confdir = tmp / "confdir"
         confdir.mkdir(exist_ok=True)
-        cmd = [str(MITMDUMP), "--set", f"confdir={confdir}", "-s", str(ENTRY), *args]
-        if listen:
-            cmd += ["--listen-host", "127.0.0.1", "--listen-port", str(self.port)]
         full_env = {**os.environ, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY, **(env or {})}
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=full_env)
+        self._launched: launch.Mitmproxy | None = None
         if listen:
-            self._wait_listening()
+            self._launched = launch.start(args, crosswire=script, env=full_env, log=self.log_path, confdir=confdir)
+            self.proc = self._launched.proc
+            self.port = self._launched.port
+        else:
+            entry = ["-s", str(launch.ENTRY)] if script else []
+            cmd = launch.command("mitmdump", ["--set", f"confdir={confdir}", *entry, *args])
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+            self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _wait_listening(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mitmdump exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"mitmdump did not listen within {timeout}s:\n{self.output()}")
-
     def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait(self, timeout: float = 60) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._log.close()
+        return self.proc.wait(timeout)
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if not self._log.closed:
-            self._log.close()
-        return self.log_path.read_text(errors="replace")
+        if self._launched is not None:
+            self._launched.stop(15)
+        elif self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        return self.output()
 
 
 def run_mitmdump(tmp: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str]:
     """A mitmdump that exits by itself (``-nr file``): its status and output."""
     m = Mitmdump(tmp, *args, listen=False, env=env)
-    code = m.wait(timeout)
-    return code, m.log_path.read_text(errors="replace")
+    try:
+        code = m.wait(timeout)
+    finally:
+        m.stop()
+    return code, m.output()
 
 
 def route_args(*routes: str, extra: Sequence[str] = ()) -> list[str]:

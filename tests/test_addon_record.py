@@ -17,7 +17,7 @@ from e2e import (
     CLIENT_OPENAI_KEY,
     OPENAI_KEY,
     Mitmdump,
-    free_port,
+    refused_port,
     route_args,
     run_mitmdump,
 )
@@ -55,8 +55,7 @@ def raw_stream(c: openai.OpenAI, model: str) -> tuple[int, bytes]:
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("rec")
     rec = tmp / "rec.flow"
-    refused = free_port()  # nothing listens there
-    with FakeUpstream() as up:
+    with refused_port() as refused, FakeUpstream() as up:
         routes = [
             f"{HOST}/v1/chat/completions -> {up.url('/v1/messages')}",
             f"http://refused.test/v1/chat/completions -> http://127.0.0.1:{refused}/v1/messages",

@@ -13,37 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e import processes_with
 from mitmproxy import io
 
 CROSSWIRE = Path(sys.executable).parent / "crosswire"
-PROC = Path("/proc")
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not PROC.is_dir(), reason="finding leftover processes reads /proc (Linux)"),
+    pytest.mark.skipif(not Path("/proc").is_dir(), reason="finding leftover processes reads /proc (Linux)"),
 ]
-
-
-def _marked(marker: str) -> list[int]:
-    """Processes whose environment carries ``marker``: the demo and everything it started."""
-    pids = []
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:  # gone, or not ours to read
-            continue
-        if marker.encode() in environ.split(b"\0"):
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest.fixture
 def marker() -> Iterator[str]:
     mark = f"CROSSWIRE_DEMO_TEST={uuid.uuid4()}"
     yield mark
-    leftovers = _marked(mark)
+    leftovers = processes_with(mark)
     for pid in leftovers:  # do not let a failure leave processes behind for the next tests
         os.kill(pid, signal.SIGKILL)
     assert not leftovers, f"processes left running after the demo: {leftovers}"
@@ -56,7 +41,7 @@ def _env(marker: str) -> dict[str, str]:
 
 def _wait_gone(marker: str, timeout: float = 10) -> list[int]:
     deadline = time.monotonic() + timeout
-    while (left := _marked(marker)) and time.monotonic() < deadline:
+    while (left := processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
@@ -79,25 +64,39 @@ def test_demo_streams_the_converted_answer_and_stops_everything(marker: str) -> 
     assert _wait_gone(marker, 5) == []
 
 
+def test_demo_runs_with_block_buffered_output_to_a_pipe(marker: str) -> None:
+    """Issue 17: on a machine without PYTHONUNBUFFERED, Python block-buffers output to a pipe. The demo (and
+    the mitmdump it starts, which inherits the variable) must not depend on it."""
+    env = {k: v for k, v in _env(marker).items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen([CROSSWIRE, "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, (out + err).decode()
+    assert b"assistant> Let me check the current weather in Paris for you.\n" in out
+    assert b"done in " in out and err == b""
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_demo_stops_everything(marker: str, signum: int) -> None:
-    proc = subprocess.Popen(
-        [CROSSWIRE, "demo"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(marker)
-    )
+    proc = subprocess.Popen([CROSSWIRE, "demo"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_env(marker))
     assert proc.stdout is not None
-    seen = ""
-    while "assistant> " not in seen:  # the answer has started to stream: every process is up
-        line = proc.stdout.readline()
-        assert line, f"demo ended before streaming: {seen}"
-        seen += line
-    assert len(_marked(marker)) >= 2  # the demo and its mitmdump: what must be gone afterwards is visible
+    seen = b""
+    # The answer has started to stream: every process is up. Read what arrives (the demo flushes the
+    # streamed text, not each line: its stdout is a block-buffered pipe here).
+    while b"assistant> " not in seen:
+        data = os.read(proc.stdout.fileno(), 4096)
+        assert data, f"demo ended before streaming: {seen!r}"
+        seen += data
+    assert len(processes_with(marker)) >= 2  # the demo and its mitmdump: what must be gone afterwards is visible
     proc.send_signal(signum)
     try:
         rest, _ = proc.communicate(timeout=20)
     finally:
         proc.kill()
-    assert proc.returncode == 130, seen + rest
-    assert "interrupted: fake upstream and mitmdump stopped" in rest
+    assert proc.returncode == 130, (seen + rest).decode()
+    assert b"interrupted: fake upstream and mitmdump stopped" in rest
     assert _wait_gone(marker) == []
 
 

@@ -37,7 +37,7 @@ def _load_entry(entry: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]
     empty = tmp_path / "empty.flow"
     empty.write_bytes(b"")
     # -n: no proxy server; -r of an empty file: load the script, replay nothing, exit.
-    return run(BIN / "mitmdump", "-n", "-r", empty, "-s", entry, cwd=tmp_path)
+    return run(BIN / "mitmdump", "-n", "-r", empty, "-s", entry, "--set", f"confdir={tmp_path}", cwd=tmp_path)
 
 
 def test_entry_script_loads_from_clone_and_logs_one_line(tmp_path: Path) -> None:

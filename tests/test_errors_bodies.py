@@ -68,7 +68,7 @@ def test_openai_error_reaches_an_anthropic_client(
 @pytest.mark.parametrize("path", wire_params("anthropic_error_*.json"))
 def test_corpus_anthropic_errors(path: Path) -> None:
     status = CORPUS_STATUS[path.name]
-    source = json.loads(path.read_text())
+    source = json.loads(path.read_bytes())
     out = convert_error("anthropic", "openai-chat", path.read_bytes(), status, Options())
     exc = openai_parses(out.body, out.status)
     assert isinstance(exc, OPENAI_STATUS_CLASS[out.status])
@@ -79,7 +79,7 @@ def test_corpus_anthropic_errors(path: Path) -> None:
 @pytest.mark.parametrize("path", wire_params("openai_error_*.json"))
 def test_corpus_openai_errors(path: Path) -> None:
     status = CORPUS_STATUS[path.name]
-    source = json.loads(path.read_text())["error"]
+    source = json.loads(path.read_bytes())["error"]
     out = convert_error("openai-chat", "anthropic", path.read_bytes(), status, Options())
     exc = anthropic_parses(out.body, out.status)
     assert isinstance(exc, ANTHROPIC_STATUS_CLASS[status])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 from crosswire import cli, flows
-from mitmproxy import io
+from llm_flows import read, write
 from mitmproxy.test import tflow
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
@@ -22,19 +22,6 @@ FLOWS = ROOT / "flows"
 NAMES = ["text", "thinking", "tool_call", "stream_error", "rate_limited"]
 ROUTE = "/v1/chat/completions -> http://127.0.0.1:1/v1/messages"  # any anthropic upstream: nothing is sent
 BIN = Path(sys.executable).parent
-
-
-def read(path: Path) -> list[Any]:
-    with open(path, "rb") as f:
-        return list(io.FlowReader(f).stream())
-
-
-def write(path: Path, flow_list: list[Any]) -> Path:
-    with open(path, "wb") as f:
-        writer = io.FlowWriter(f)
-        for flow in flow_list:
-            writer.add(flow)
-    return path
 
 
 def convert(
@@ -160,7 +147,10 @@ def test_in_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["--route", "no arrow here"], "write 'MATCH -> UPSTREAM'"),
-        ([], "no route given"),
+        ([], "nothing to do: pass --to FORMAT"),
+        (["--to", "anthropic", "--route", ROUTE], "use one of them"),
+        (["--route", ROUTE, "--from", "anthropic"], "--from and --model go with --to FORMAT"),
+        (["--to", "anthropic", "--model", "=x"], "write NAME (for every model) or FROM=TO"),
         (["--route", ROUTE, "--config", "/nonexistent/routes.toml"], "cannot read the file"),
     ],
 )
@@ -178,7 +168,7 @@ def test_not_a_flow_file_exits_2_and_writes_nothing(tmp_path: Path, capsys: pyte
     src.write_text("these are not flows\n")
     code, err = convert(capsys, src, tmp_path / "out.flow")
     assert code == 2
-    assert "not a readable flow file after 0 flows" in err
+    assert "notes.txt: not a mitmproxy flow file or a HAR file" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
@@ -192,7 +182,9 @@ def test_command_needs_no_api_key(tmp_path: Path) -> None:
         env=env,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stderr == "crosswire: 1 flow: 1 converted, 0 skipped, 0 failed\n"  # no progress lines off a terminal
+    # no progress lines off a terminal, for a run this short
+    summary = "crosswire: 1 flow: 1 converted, 0 skipped, 0 failed\n  converted 1: anthropic -> openai-chat\n"
+    assert run.stderr == summary
 
 
 class _Terminal(stdio.StringIO):
@@ -203,17 +195,19 @@ class _Terminal(stdio.StringIO):
 def test_progress_redraws_one_line_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(flows, "REDRAW_EVERY", 0)
     stream = _Terminal()
-    progress = flows.Progress(200, stream)
-    progress.update(1, 50)
-    progress.update(2, 200, final=True)
-    assert stream.getvalue() == "\r\x1b[Kcrosswire: 1 flows read, 25%\r\x1b[Kcrosswire: 2 flows read, 100%\n"
+    progress = flows.Progress(2_000_000, stream, total_flows=2)
+    progress.update(1, 500_000)
+    progress.update(2, 2_000_000, final=True)
+    assert stream.getvalue() == (
+        "\r\x1b[Kcrosswire: 1/2 flows, 0.5 of 2.0 MB (25%)\r\x1b[Kcrosswire: 2/2 flows, 2.0 of 2.0 MB (100%)\n"
+    )
 
 
 def test_progress_prints_lines_now_and_then_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = stdio.StringIO()
-    progress = flows.Progress(1000, stream)
+    progress = flows.Progress(3_000_000, stream)  # a total number of flows not known (a damaged file)
     progress.update(1, 100)  # too soon after the start
     monkeypatch.setattr(flows, "PROGRESS_EVERY", 0)
-    progress.update(2, 500)
-    progress.update(3, 1000, final=True)  # the summary says the rest
-    assert stream.getvalue() == "crosswire: 2 flows read, 50%\n"
+    progress.update(2, 1_500_000)
+    progress.update(3, 3_000_000, final=True)  # the summary says the rest
+    assert stream.getvalue() == "crosswire: 2 flows, 1.5 of 3.0 MB (50%)\n"

@@ -83,3 +83,16 @@ def test_a_route_takes_its_upstream_defaults_from_the_descriptor(fmt: formats.Fo
     assert route.api_key_env == fmt.key_env
     for name, value in fmt.default_headers.items():
         assert route.headers[name] == value
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
+def test_a_whole_answer_is_claimed_by_its_own_format_only(fmt: formats.Format) -> None:
+    from crosswire.events import ApiError, Block, Message
+    from crosswire.options import Options
+
+    answer = fmt.write_response(
+        Message(id="msg_1", model="m", content=[Block("text", text="hi")]), Options(), lambda _: None
+    )
+    assert [f.name for f in FORMATS if f.response_body(answer)] == [fmt.name]
+    error, _ = fmt.write_error(ApiError("api_error", "boom"), 500)
+    assert not any(f.response_body(error) for f in FORMATS)

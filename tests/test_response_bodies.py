@@ -23,7 +23,7 @@ STOP = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
 
 
 def _load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    return json.loads(path.read_bytes())
 
 
 @pytest.mark.parametrize("path", wire_params("anthropic_message_*.json"))

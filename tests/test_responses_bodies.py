@@ -53,7 +53,7 @@ CHAT_FINISH = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "leng
 
 
 def _load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    return json.loads(path.read_bytes())
 
 
 # --- judges ------------------------------------------------------------------------------------

@@ -117,6 +117,13 @@ def responses_view(body: bytes) -> View:
         return view
     if response is None:
         return view
+    return response_object_view(response, encrypted, view)
+
+
+def response_object_view(response: Any, encrypted: dict[str, str] | None = None, view: View | None = None) -> View:
+    """What a Responses client has from a (streamed or whole) SDK ``Response``."""
+    view = view or View()
+    encrypted = encrypted or {}
     for item in response.output:
         if item.type == "message":
             for part in item.content:
@@ -149,13 +156,17 @@ def responses_view(body: bytes) -> View:
 
 def anthropic_view(body: bytes) -> View:
     client = _client(anthropic, anthropic.Anthropic, body, "http://127.0.0.1:9")
-    view = View()
     try:
         with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]) as s:
             message = s.get_final_message()
     except anthropic.APIStatusError as exc:
-        view.error = exc.body["error"]["message"]  # type: ignore[index]
-        return view
+        return View(error=exc.body["error"]["message"])  # type: ignore[index]
+    return message_view(message)
+
+
+def message_view(message: Any) -> View:
+    """What an anthropic client has from a (streamed or whole) SDK ``Message``."""
+    view = View()
     for block in message.content:
         if block.type == "text" and block.text:
             view.parts.append(("text", block.text))
@@ -179,15 +190,19 @@ def anthropic_view(body: bytes) -> View:
 
 def chat_view(body: bytes) -> View:
     client = _client(openai, openai.OpenAI, body, "http://127.0.0.1:9/v1")
-    view = View()
     try:
         with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as s:
             for _ in s:
                 pass
             completion = s.current_completion_snapshot
     except openai.APIError as exc:
-        view.error = exc.message
-        return view
+        return View(error=exc.message)
+    return completion_view(completion)
+
+
+def completion_view(completion: Any) -> View:
+    """What an openai-chat client has from a (streamed or whole) SDK ``ChatCompletion``."""
+    view = View()
     choice = completion.choices[0]
     message = choice.message
     if message.content:

@@ -29,6 +29,7 @@ __all__ = [
     "convert_response",
     "error_body",
     "error_status",
+    "read_error",
 ]
 
 log = logging.getLogger("crosswire")
@@ -143,6 +144,11 @@ def convert_error(source: str, target: str, body: bytes | dict[str, Any], status
     error = _read_error(_format(source), body, status)
     out, out_status = writer.write_error(error, status)
     return Converted(out, [], out_status)
+
+
+def read_error(source: str, body: bytes | dict[str, Any], status: int) -> ApiError:
+    """An error answer (``source``'s envelope, another format's, or not JSON at all) in canonical form."""
+    return _read_error(_format(source), body, status)
 
 
 def _read_error(reader: Format, body: bytes | dict[str, Any], status: int) -> ApiError:

@@ -91,15 +91,58 @@ def convert_body(args: argparse.Namespace, options: Options, body: bytes, dst: B
     return 1 if status is None and result.status != 200 else 0
 
 
+def parse_model_map(values: list[str]) -> dict[str, str]:
+    """``--model NAME`` (every model) or ``--model FROM=TO`` (repeatable) as a model map."""
+    out: dict[str, str] = {}
+    for value in values:
+        source, sep, target = value.partition("=")
+        if not sep:
+            source, target = "*", value
+        if not source.strip() or not target.strip():
+            raise ValueError(
+                f"--model {value!r}: write NAME (for every model) or FROM=TO, e.g. gpt-4o=claude-sonnet-4-5"
+            )
+        out[source.strip()] = target.strip()
+    return out
+
+
 def cmd_flows_convert(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .flows import convert_file  # imports mitmproxy: only for this command
 
-    summary = convert_file(Path(args.input), Path(args.output), args.route, args.config, args.thinking)
+    summary = convert_file(
+        Path(args.input),
+        Path(args.output),
+        args.route,
+        args.config,
+        args.thinking,
+        target=args.target,
+        source=args.source,
+        model_map=parse_model_map(args.model),
+    )
     for line in summary.lines():
         print(line, file=sys.stderr)
-    return 1 if summary.failed else 0
+    return 0 if summary.ok else 1
+
+
+def cmd_flows_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .flowexport import export_file
+
+    summary = export_file(Path(args.input), Path(args.directory))
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return 0 if not summary.unreadable else 1
+
+
+def cmd_flows_show(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .flowshow import show_file
+
+    return show_file(Path(args.input), sys.stdout, args.detail)
 
 
 def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -111,13 +154,15 @@ def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     flows_sub = flows.add_subparsers(dest="flows_command", metavar="COMMAND", required=True)
     conv = flows_sub.add_parser(
         "convert",
-        help="convert the flows of a recording again, offline",
-        description="Convert recorded flows again, offline: the same as "
-        "`mitmdump -nr IN -s mitm.py --set crosswire_route=... -w OUT`. Flows crosswire recorded keep the "
-        "upstream's answer; each one a route matches is converted from it again. Every flow is written to OUT. "
-        "Exits 1 when a flow failed, 2 on bad arguments or an unreadable file.",
+        help="convert the LLM API calls of a recording into another format, offline",
+        description="With --to FORMAT: rewrite every LLM API call of a recording (a mitmproxy flow file or a HAR "
+        "file, recorded with or without crosswire) into FORMAT, both sides, as if a FORMAT client had asked and a "
+        "FORMAT provider had answered; the original stays in the flow's metadata. With --route: convert flows "
+        "recorded through crosswire again from the upstream answer they keep (the same as `mitmdump -nr IN -s "
+        "mitm.py --set crosswire_route=... -w OUT`). Every readable flow is written to OUT. Exits 1 when a flow "
+        "failed or part of IN could not be read, 2 on bad arguments or a file that is no recording.",
     )
-    conv.add_argument("input", metavar="IN", help="flow file to read")
+    conv.add_argument("input", metavar="IN", help="recording to read: a mitmproxy flow file or a HAR file")
     conv.add_argument("output", metavar="OUT", help="flow file to write (may be IN: replaced when done)")
     conv.add_argument(
         "--route",
@@ -127,13 +172,51 @@ def add_flows_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         help="a route, as crosswire_route (repeatable; after the --config routes, first match wins)",
     )
     conv.add_argument("--config", metavar="FILE", help="a TOML routes file, as crosswire_config")
+    names = list(formats.FORMATS.names)
+    conv.add_argument("--to", dest="target", choices=names, help="rewrite every LLM API call into this format")
+    conv.add_argument(
+        "--from",
+        dest="source",
+        choices=names,
+        help="with --to: the recorded calls are in this format (default: told from each flow's path and bodies)",
+    )
+    conv.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="MAP",
+        help="with --to: NAME (every model) or FROM=TO (repeatable; * for the rest): the model the converted "
+        "requests name, and the answers report",
+    )
     conv.add_argument(
         "--thinking",
         choices=THINKING_MODES,
         default="reasoning_content",
-        help="for routes that set no 'thinking': how thinking reaches an openai-chat client",
+        help="how thinking reaches an openai-chat client (with --route: for routes that set no 'thinking')",
     )
     conv.set_defaults(func=cmd_flows_convert)
+
+    export = flows_sub.add_parser(
+        "export",
+        help="write each LLM API call of a recording as fixture files",
+        description="Write each LLM API call of IN (a flow file or a HAR file) into DIR as NNN-request.json, "
+        "NNN-response.sse or NNN-response.json, NNN-meta.json (URL, status, formats, model, usage, warnings), "
+        "plus index.json; see docs/flows.md for the layout. DIR must be new or empty.",
+    )
+    export.add_argument("input", metavar="IN", help="recording to read: a mitmproxy flow file or a HAR file")
+    export.add_argument("directory", metavar="DIR", help="directory to write (created; must be empty)")
+    export.set_defaults(func=cmd_flows_export)
+
+    show = flows_sub.add_parser(
+        "show",
+        help="list the LLM API calls of a recording, one line each",
+        description="One line per LLM API call of IN: number, time, method, host/path, format (and route when "
+        "crosswire converted it), model, status, stop reason, tokens in/out/cached, duration, time to the first "
+        "byte of the answer. --detail N prints call N's answer assembled (as mitmweb's LLM stream view shows it).",
+    )
+    show.add_argument("input", metavar="IN", help="recording to read: a mitmproxy flow file or a HAR file")
+    show.add_argument("--detail", type=int, metavar="N", help="print call N (the first column) in full")
+    show.set_defaults(func=cmd_flows_show)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -88,9 +88,10 @@ def detect_format(data: bytes, path: str = "") -> str | None:
 class Assembled:
     format: str
     message: Message
-    frames: int
+    frames: int  # SSE frames read (0 for a whole body)
     warnings: list[str] = field(default_factory=list)
     unfinished: set[int] = field(default_factory=set)  # tool calls whose block never ended
+    streamed: bool = True
 
 
 class _Builder(MessageBuilder):
@@ -135,7 +136,10 @@ def render(assembled: Assembled) -> tuple[str, list[Line]]:
     """A title and the lines that show ``assembled`` to a person."""
     msg = assembled.message
     lines: list[Line] = []
-    facts = [f"{assembled.format} stream", f"{assembled.frames} frame" + ("s" if assembled.frames != 1 else "")]
+    if assembled.streamed:
+        facts = [f"{assembled.format} stream", f"{assembled.frames} frame" + ("s" if assembled.frames != 1 else "")]
+    else:
+        facts = [f"{assembled.format} response"]
     if msg.model:
         facts.append(f"model {msg.model}")
     if msg.id:
@@ -209,13 +213,18 @@ def priority(data: bytes, content_type: str | None, flow: Any) -> float:
     return -1.0
 
 
+def render_text(assembled: Assembled) -> str:
+    """:func:`render` as plain text (mitmproxy 12's view, ``crosswire flows show --detail``)."""
+    _, lines = render(assembled)
+    return "\n".join("".join(text for _, text in line) for line in lines)
+
+
 def prettify(data: bytes, content_type: str | None = None, flow: Any = None) -> str:
     """The rendered text; ValueError when ``data`` is no supported LLM stream."""
     assembled = assemble(data, _path(flow))
     if assembled is None:
         raise ValueError("not an SSE stream of a format crosswire reads")
-    _, lines = render(assembled)
-    return "\n".join("".join(text for _, text in line) for line in lines)
+    return render_text(assembled)
 
 
 if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,15 +25,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from . import launch
 from .fakeupstream import FakeUpstream, Reply, sse
 
-ENTRY = Path(__file__).resolve().parent / "mitm.py"
 DEMO_KEY = "sk-ant-demo-not-a-real-key"  # what crosswire sends the fake upstream; never in a recording
 CLIENT_KEY = "sk-demo-client-key"  # what the client sends; crosswire removes it
 UPSTREAM_MODEL = "claude-sonnet-4-5"
 FRAME_DELAY = 0.04  # seconds between upstream frames: slow enough to watch the text arrive
-START_TIMEOUT = 30.0
-LISTENING = re.compile(r"listening at \S*?:(\d+)")
 
 
 # --- what the fake upstream answers ---------------------------------------------------------------
@@ -238,67 +234,6 @@ def _take_chunk(result: ChatResult, chunk: dict[str, Any], on_text: Callable[[st
 # --- the processes -----------------------------------------------------------------------------
 
 
-class Mitmdump:
-    """``mitmdump`` in reverse-proxy mode on 127.0.0.1 with crosswire loaded; ``stop`` ends it."""
-
-    def __init__(self, upstream: str, route: str, confdir: Path, record: Path | None = None) -> None:
-        cmd = [
-            sys.executable,
-            "-c",
-            "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump())",
-            "--mode",
-            f"reverse:{upstream}",
-            "--listen-host",
-            "127.0.0.1",
-            "--listen-port",
-            "0",
-            "--set",
-            f"confdir={confdir}",
-            "--set",
-            "flow_detail=0",
-            "-s",
-            str(ENTRY),
-            "--set",
-            f"crosswire_route={route}",
-        ]
-        if record:
-            cmd += ["-w", str(record)]
-        env = {**os.environ, "ANTHROPIC_API_KEY": DEMO_KEY}
-        self.output: list[str] = []
-        self._port: int | None = None
-        self._ready = threading.Event()
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
-        )
-        self._reader = threading.Thread(target=self._read, name="mitmdump-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # drained to the end, so mitmdump never blocks on a full pipe
-            self.output.append(line.rstrip())
-            if self._port is None and (m := LISTENING.search(line)):
-                self._port = int(m.group(1))
-                self._ready.set()
-        self._ready.set()
-
-    def wait_listening(self, timeout: float = START_TIMEOUT) -> int:
-        self._ready.wait(timeout)
-        if self._port is None:
-            raise RuntimeError("mitmdump did not start:\n" + "\n".join(self.output[-20:]))
-        return self._port
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # mitmdump shuts down cleanly on SIGTERM, writing its -w file
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-
-
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM unwinds like Ctrl-C, so the ``finally`` blocks stop what the demo started."""
@@ -320,13 +255,18 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def running(record: Path | None = None) -> Iterator[tuple[FakeUpstream, str]]:
     """A fake Anthropic upstream and mitmdump routing /v1/chat/completions to it: (upstream, proxy URL)."""
     with tempfile.TemporaryDirectory(prefix="crosswire-demo-") as tmp, FakeUpstream() as upstream:
-        route = f"/v1/chat/completions -> {upstream.url('/v1/messages')}"
-        mitmdump = Mitmdump(upstream.url(), route, Path(tmp), record)
-        try:
-            port = mitmdump.wait_listening()
-            yield upstream, f"http://127.0.0.1:{port}"
-        finally:
-            mitmdump.stop()
+        args = [
+            "--mode",
+            f"reverse:{upstream.url()}",
+            "--set",
+            "flow_detail=0",
+            "--set",
+            f"crosswire_route=/v1/chat/completions -> {upstream.url('/v1/messages')}",
+            *(["-w", str(record)] if record else []),
+        ]
+        env = {**os.environ, "ANTHROPIC_API_KEY": DEMO_KEY}
+        with launch.start(args, env=env, log=Path(tmp) / "mitmdump.log", confdir=Path(tmp)) as mitmdump:
+            yield upstream, mitmdump.url
 
 
 # --- the demo ------------------------------------------------------------------------------------
@@ -418,7 +358,7 @@ def run_demo(record: Path | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: fake upstream and mitmdump stopped", file=out)
         return 130
-    except RuntimeError as exc:
+    except launch.LaunchError as exc:
         print(f"crosswire demo: {exc}", file=sys.stderr)
         return 2
     print(f"done in {time.monotonic() - started:.1f} s; mitmdump and the fake upstream are stopped", file=out)

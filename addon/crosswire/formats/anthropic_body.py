@@ -615,6 +615,11 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
     return {"type": "error", "error": {"type": error.type, "message": error.message}}, status
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("type") == "message"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=anthropic.AnthropicStreamReader,
@@ -634,5 +639,7 @@ FORMAT = Format(
     request_id_header="request-id",
     id_prefix="msg_",
     stream_frame=anthropic.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.anthropic.com",
     stream_error_frame=anthropic.is_error_frame,
 )

@@ -565,6 +565,11 @@ read_error = openai_common.read_error
 write_error = openai_common.write_error
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("object") == "chat.completion"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_chat.OpenAIChatStreamReader,
@@ -584,6 +589,8 @@ FORMAT = Format(
     request_id_header="x-request-id",
     id_prefix="chatcmpl-",
     stream_frame=openai_chat.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.openai.com",
     stream_error_frame=openai_common.is_error_frame,
     client_wants_usage=openai_chat.wants_usage,
 )

@@ -768,6 +768,11 @@ def _annotation(citation: Citation, length: int) -> dict[str, Any]:
     }
 
 
+def is_response_body(body: Any) -> bool:
+    """A whole answer of this format (the field only its answers carry)."""
+    return isinstance(body, dict) and body.get("object") == "response"
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=openai_responses.OpenAIResponsesStreamReader,
@@ -787,5 +792,7 @@ FORMAT = Format(
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
+    response_body=is_response_body,
+    official_host="api.openai.com",
     stream_error_frame=openai_responses.is_error_frame,
 )

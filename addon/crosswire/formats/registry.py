@@ -33,7 +33,7 @@ def _never(event: str, data: str, parsed: Any) -> bool:
 
 
 def _no_error(parsed: Any) -> bool:
-    return False
+    return False  # the default of the predicates on parsed JSON: a format claims nothing
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class Format:
     stream_frame: whether one SSE frame (event name, raw data, parsed JSON or None) can only be
         this format's (sniffing a recorded stream).
     stream_error_frame: whether an error frame has this format's shape (several may claim one).
+    response_body: whether a whole JSON answer (not an error) is this format's (sniffing recordings).
+    official_host: the host the provider's own API answers on (a recording of it, converted, is
+        addressed to the target's); empty when there is none.
     client_wants_usage: whether a client request asks for usage in the answer (openai-chat only
         gets the usage chunk with ``stream_options.include_usage``).
     read_target: what the client's URL path says about the request: (model, stream), each None when
@@ -87,6 +90,8 @@ class Format:
     request_id_header: str = ""
     stream_frame: Callable[[str, str, Any], bool] = _never
     stream_error_frame: Callable[[Any], bool] = _no_error
+    response_body: Callable[[Any], bool] = _no_error
+    official_host: str = ""
     client_wants_usage: Callable[[Any], bool] = _always
     read_target: Callable[[str], tuple[str | None, bool | None]] = _no_target
     request_target: Callable[[str, str, bool], str] = _same_path
