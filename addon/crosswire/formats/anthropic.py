@@ -406,11 +406,9 @@ class AnthropicStreamWriter(base.StreamWriter):
                 "name": WEB_SEARCH,
                 "input": {},
             }
-        elif kind == "web_search_result":
-            self._result, self._results = (
-                {"id": base.derive_id(id, "srvtoolu_", base.SEARCH_ID_PREFIXES), "error": data, "own": own},
-                [],
-            )
+        elif kind == "web_search_result":  # its results come inside its content_block_start: written at its stop
+            search_id = base.derive_id(id, "srvtoolu_", base.SEARCH_ID_PREFIXES)
+            self._result, self._results = {"id": search_id, "error": data, "own": own}, []
             block = {}
         elif kind == "thinking":
             block = {"type": "thinking", "thinking": "", "signature": ""}
@@ -421,7 +419,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._open, self._out = index, self._written
         self._written += 1
         if kind == "web_search_result":
-            return  # its results come inside its content_block_start: written at its stop
+            return
         if own and kind != "native":
             merge_native(block, own)
         payload = {"type": "content_block_start", "index": self._out, "content_block": block}
