@@ -62,14 +62,9 @@ ADDED = {
     "openai-chat": {".usage.prompt_tokens_details", ".usage.prompt_tokens_details.cache_write_tokens"},
     "openai-responses": {".usage.input_tokens_details.cache_write_tokens", ".reasoning.summary"},
 }
-# What a same-format conversion does not carry, and warns about: per-token logprobs (carrying them
-# would cost work on every token of every stream). And what it normalises: a tool call whose
-# arguments are empty gets "{}", the JSON object they stand for (docs/mapping.md).
+# What a same-format conversion normalises: a tool call whose arguments are empty gets "{}", the
+# JSON object they stand for (docs/mapping.md).
 NORMALISED = {"openai_chat_tool_empty.sse": ('"arguments":""', '"arguments":"{}"')}
-NOT_CARRIED = {
-    "openai_chat_stream_logprobs.sse": "logprobs",
-    "openai_chat_stream_refusal_logprobs.sse": "logprobs",
-}
 
 
 def _without(data: Any, key: str) -> Any:
@@ -99,8 +94,7 @@ def test_stream_to_its_own_format_is_lossless(path: Path) -> None:
         old, new = NORMALISED[path.name]
         assert old.encode() in body
         body = body.replace(old.encode(), new.encode())
-    missing = NOT_CARRIED.get(path.name)
-    assert conv.warnings == ([] if missing is None else [w for w in conv.warnings if missing in w] or ["?"])
+    assert conv.warnings == []
     # No schema error the source did not have (older captures miss fields the newest types require).
     source_errors = schema_errors(fmt, sdk_view(body))
     assert schema_errors(fmt, out) <= source_errors
@@ -120,8 +114,6 @@ def test_stream_to_its_own_format_is_lossless(path: Path) -> None:
     if not source_errors:
         assert accumulate(fmt, out, strict=True) is not None
     want_data, got_data = dump(want), dump(got)
-    if missing:
-        want_data, got_data = _without(want_data, missing), _without(got_data, missing)
     if fmt == "openai-chat":  # random padding, copied by older SDKs from the first chunk
         want_data, got_data = _without(want_data, "obfuscation"), _without(got_data, "obfuscation")
         for want_choice, got_choice in zip(want_data["choices"], got_data["choices"], strict=False):
@@ -212,6 +204,20 @@ def test_anthropic_own_blocks_and_usage_are_dropped_with_warnings_that_name_them
     assert accumulate(target, out, strict=True) is not None
     back, again = convert("anthropic", "anthropic", path.read_bytes())
     assert again.warnings == [] and b'"type":"compaction_delta"' in back
+
+
+def test_chat_logprobs_reach_a_chat_client_and_are_dropped_for_others() -> None:
+    path = next(iter(wire_files("openai_chat_stream_logprobs.sse")), None)
+    if path is None:
+        pytest.skip("conformance corpus not found")
+    body = path.read_bytes()
+    out, conv = convert("openai-chat", "openai-chat", body)
+    assert conv.warnings == []
+    logprobs = accumulate("openai-chat", out, strict=True).choices[0].logprobs
+    assert logprobs == accumulate("openai-chat", body, strict=False).choices[0].logprobs and logprobs.content
+    for target in ("anthropic", "openai-responses"):
+        _, other = convert("openai-chat", target, body)
+        assert other.warnings == [f"openai-chat logprobs: no equivalent in {target}, dropped"]
 
 
 def test_a_block_dropped_for_anthropic_leaves_no_gap_in_its_indexes() -> None:

@@ -68,7 +68,10 @@ OTHER_CHOICES = "openai-chat choices after the first (n>1)"
 DELTA_FIELDS = frozenset(
     ("role", "content", "refusal", "reasoning_content", "reasoning", "tool_calls", "function_call")
 )
-LOGPROBS_DROPPED = "openai-chat logprobs are not carried (they would cost work on every token): dropped"
+LOGPROBS = "openai-chat logprobs"
+# The reader's name for an open text block whose chunks carry logprobs: never the hot path's "text",
+# so those chunks take the careful path (which carries them) and no other stream pays for it.
+TEXT_WITH_LOGPROBS = "text, with logprobs"
 
 
 def write_usage(usage: Usage) -> dict[str, Any]:
@@ -123,9 +126,12 @@ class OpenAIChatStreamReader(base.StreamReader):
                     if content and self._open_kind == "text" and len(delta) == 1 and isinstance(content, str):
                         self.sink.text(self._open, content)
                     else:
+                        logprobs = choice.get("logprobs")
+                        if logprobs:  # for the chunk written next (an openai-chat client's)
+                            self.sink.native(-1, Native(NAME, {"logprobs": logprobs}, LOGPROBS))
                         self._delta(delta)
-                        if choice.get("logprobs"):  # seen where a block starts: no cost per token
-                            self.warn(LOGPROBS_DROPPED)
+                        if logprobs and self._open_kind == "text":
+                            self._open_kind = TEXT_WITH_LOGPROBS
                 finish = choice.get("finish_reason")
                 if finish:
                     self._finished(str(finish))
@@ -215,7 +221,7 @@ class OpenAIChatStreamReader(base.StreamReader):
 
     def _block(self, kind: str) -> int:
         """The index of the open block of ``kind``, opening one (and closing the last) if needed."""
-        if self._open_kind == kind:
+        if self._open_kind == kind or (kind == "text" and self._open_kind == TEXT_WITH_LOGPROBS):
             return self._open
         return self._start_block(kind)
 
@@ -241,6 +247,7 @@ class OpenAIChatStreamReader(base.StreamReader):
 
 
 _CONTENT_END = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+_NO_LOGPROBS = object()  # the source sent none: chunks are written without looking
 HOSTED_SEARCH_DROPPED = (
     "hosted web search calls and their results have no equivalent in openai-chat: dropped (the answer's text is kept)"
 )
@@ -265,6 +272,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._signature: list[str] = []
         self._usage_extras: dict[str, Any] = {}  # the usage fields of an openai-chat source's own
         self._reasoning_key = b'{"reasoning_content":'  # or an openai-chat source's own name for it
+        self._logprobs: Any = _NO_LOGPROBS  # an openai-chat source's logprobs for the next chunk
 
     def message_start(
         self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
@@ -291,6 +299,16 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if not self._prefix:
             self.message_start("", "", {})
         self.out.append(self._prefix + delta + b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n")
+
+    def _chunk_with_logprobs(self, delta: bytes, finish: bytes = b"null") -> None:
+        """``_chunk`` once an openai-chat source sent logprobs: the next chunk written carries them."""
+        logprobs, self._logprobs = self._logprobs, None
+        tail = b',"logprobs":' + orjson.dumps(logprobs) + b',"finish_reason":' + finish + b"}]}\n\n"
+        self.out.append(self._prefix + delta + tail)
+
+    def _text_with_logprobs(self, index: int, text: str) -> None:
+        key = b'{"refusal":' if index in self._refusals else b'{"content":'
+        self._chunk(key + orjson.dumps(text) + b"}")
 
     def block_start(
         self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
@@ -367,6 +385,11 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self.out.append(b"data: " + self._head + b',"choices":[' + orjson.dumps(own["choice"]) + b"]}\n\n")
         elif "delta" in own:
             self._chunk(orjson.dumps(own["delta"]))
+        elif "logprobs" in own:
+            if self._logprobs is _NO_LOGPROBS:  # the first: from now on every chunk is written the careful way
+                self._chunk = self._chunk_with_logprobs  # type: ignore[method-assign]
+                self.text = self._text_with_logprobs  # type: ignore[method-assign]
+            self._logprobs = own["logprobs"]
         elif "reasoning_key" in own:
             self._reasoning_key = b"{" + orjson.dumps(str(own["reasoning_key"])) + b":"
         elif "usage" in own:
