@@ -16,7 +16,7 @@ import anthropic
 import openai
 import pytest
 from conftest import wire_files
-from crosswire import Options, convert_response
+from crosswire import Options, convert_request, convert_response
 from crosswire.convert import StreamConverter
 from strict_judges import (
     FORMATS,
@@ -250,3 +250,44 @@ def test_a_block_dropped_for_anthropic_leaves_no_gap_in_its_indexes() -> None:
     assert conv.warnings == [
         "openai-responses 'image_generation_call' output item: no equivalent in anthropic, dropped"
     ]
+
+
+# --- requests: a client's own fields reach an upstream of its format ------------------------------
+
+
+def test_an_anthropic_request_reaches_an_anthropic_upstream_as_it_was_sent() -> None:
+    """What Claude Code sends (cache_control everywhere, adaptive thinking, server tools, betas'
+    fields) passes through a same-format conversion unchanged; another format gets warnings."""
+    cached = {"type": "ephemeral"}
+    body = {
+        "model": "claude-opus-4-5",
+        "max_tokens": 32000,
+        "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": cached}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "List the files.", "cache_control": cached}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
+                    {"type": "compaction", "content": "Earlier: the user asked about files."},
+                ],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py"}]},
+        ],
+        "tools": [
+            {"name": "Bash", "input_schema": {"type": "object", "properties": {}}, "cache_control": cached},
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 2},
+            {"type": "code_execution_20250825", "name": "code_execution"},
+        ],
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"},
+        "metadata": {"user_id": '{"device_id": "d1"}'},
+        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+        "container": "container_1",
+        "stream": True,
+    }
+    same = convert_request("anthropic", "anthropic", body, Options())
+    assert same.body == body and same.warnings == []
+    other = convert_request("anthropic", "openai-chat", body, Options())
+    for lost in ("cache_control", "'compaction'", "code_execution", "context_management", "container", "adaptive"):
+        assert any(lost in w for w in other.warnings), lost

@@ -40,6 +40,9 @@ CACHE_CONTROL_DROPPED = "cache_control markers dropped (openai caches prompts au
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 CONTINUE_PLACEHOLDER = "(continue)"
 
+# Read into the canonical request, and kept as they were for an anthropic upstream (their details:
+# tool cache_control, adaptive thinking, metadata beyond the user id).
+_AS_SENT = ("tools", "tool_choice", "thinking", "output_config", "metadata")
 # Top-level request fields this module reads; anything else is reported as dropped.
 _REQUEST_FIELDS = {
     "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k",
@@ -64,6 +67,9 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     if get(body, "top_k", int, "") is not None:
         req.native["top_k"] = body["top_k"]
         req.foreign.append(("top_k", "top_k has no openai equivalent: dropped", False))
+    for key in _AS_SENT:  # read below into the canonical request; an anthropic upstream gets them as sent
+        if body.get(key) is not None:
+            req.native[key] = body[key]
     system = get(body, "system", (str, list), "")
     if isinstance(system, str):
         req.system = [system] if system else []
@@ -227,10 +233,8 @@ def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
         kind = raw.get("type")
         if isinstance(kind, str) and kind.startswith("web_search_") and raw.get("name") == WEB_SEARCH:
             req.web_search = _read_web_search(raw, path)
-            req.native.setdefault("tools", []).append(raw)  # as it was, for an anthropic upstream
             continue
         if kind not in (None, "custom"):
-            req.native.setdefault("tools", []).append(raw)
             req.foreign.append((path, f"anthropic server tool {kind!r} has no equivalent: dropped", False))
             continue
         req.tools.append(
@@ -287,16 +291,18 @@ def _read_thinking(body: dict[str, Any], req: Request, warn: Warn) -> None:
     config = get(body, "output_config", dict, "") or {}
     kind = get(thinking, "type", str, "thinking", required=True) if thinking is not None else None
     if config.get("effort") is not None and kind != "adaptive":
-        warn("output_config.effort without adaptive thinking has no equivalent: dropped")
+        message = "output_config.effort without adaptive thinking has no equivalent: dropped"
+        req.foreign.append(("output_config.effort", message, False))
     if thinking is None:
         return
     if kind == "enabled":
         req.thinking_budget = get(thinking, "budget_tokens", int, "thinking", required=True)
     elif kind == "adaptive":
         req.reasoning_effort = get(config, "effort", str, "output_config") or "medium"
-        warn(f"adaptive thinking approximated as reasoning_effort {req.reasoning_effort!r}")
+        message = f"adaptive thinking approximated as reasoning_effort {req.reasoning_effort!r}"
+        req.foreign.append(("thinking", message, False))
     elif kind != "disabled":
-        warn(f"thinking type {kind!r} has no equivalent: dropped")
+        req.foreign.append(("thinking", f"thinking type {kind!r} has no equivalent: dropped", False))
 
 
 def _read_output_format(body: dict[str, Any], req: Request) -> None:
@@ -338,7 +344,8 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         # current models reject both together ("cannot both be specified for this model")
         warn("anthropic takes temperature or top_p, not both: top_p dropped")
         top_p = None
-    thinking = _thinking_budget(req, out, warn)
+    # an anthropic client's own thinking settings go as it sent them
+    thinking = None if "thinking" in req.native else _thinking_budget(req, out, warn)
     if thinking is not None:
         out["thinking"] = {"type": "enabled", "budget_tokens": thinking}
         # The API rejects sampling changes while thinking (top_p only from 0.95).
@@ -356,10 +363,9 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["stream"] = True
     if req.user is not None:
         out["metadata"] = {"user_id": req.user}
-    native_tools = req.native.get("tools") or []
-    if req.tools or req.web_search or native_tools:
-        out["tools"] = [_write_tool(tool) for tool in req.tools] + native_tools
-        if req.web_search and not any(str(t.get("type")).startswith("web_search") for t in native_tools):
+    if req.tools or req.web_search:
+        out["tools"] = [_write_tool(tool) for tool in req.tools]
+        if req.web_search:
             out["tools"].append(_write_web_search(req.web_search, warn))
         choice = dict(req.tool_choice or {"type": "auto"})
         if req.parallel_tool_calls is False and choice["type"] != "none":
@@ -368,9 +374,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             out["tool_choice"] = choice
     if rf and rf["type"] == "json_schema":
         out["output_config"] = {"format": {"type": "json_schema", "schema": rf["schema"]}}
-    for key, value in req.native.items():  # an anthropic client's own fields, as it sent them
-        if key != "tools":
-            out[key] = value
+    out.update(req.native)  # an anthropic client's own fields, as it sent them
     return out
 
 
@@ -447,8 +451,8 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
         messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})
     for message in messages:
         content = message["content"]
-        if len(content) == 1 and content[0]["type"] == "text":
-            message["content"] = content[0]["text"]
+        if len(content) == 1 and content[0].keys() == {"type", "text"} and content[0]["type"] == "text":
+            message["content"] = content[0]["text"]  # a block with more to it (cache_control) stays one
     return messages
 
 
