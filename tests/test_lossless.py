@@ -16,7 +16,7 @@ import anthropic
 import openai
 import pytest
 from conftest import wire_files
-from crosswire import Options, convert_request, convert_response
+from crosswire import Options, cli, convert_request, convert_response
 from crosswire.convert import StreamConverter
 from strict_judges import (
     FORMATS,
@@ -291,3 +291,31 @@ def test_an_anthropic_request_reaches_an_anthropic_upstream_as_it_was_sent() -> 
     other = convert_request("anthropic", "openai-chat", body, Options())
     for lost in ("cache_control", "'compaction'", "code_execution", "context_management", "container", "adaptive"):
         assert any(lost in w for w in other.warnings), lost
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "anthropic_stream_pause_turn.sse",
+        "openai_responses_stream_web_search_cached.sse",
+        "anthropic_message_server_tool_web_search.json",
+    ],
+)
+def test_the_cli_converts_to_the_same_format_without_loss(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = next(iter(wire_files(name)), None)
+    if path is None:
+        pytest.skip("conformance corpus not found")
+    fmt = source_format(name)
+    out = tmp_path / "out"
+    assert cli.main(["convert", "--from", fmt, "--to", fmt, str(path), str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    if name.endswith(".json"):
+        want, got = (
+            parse_body(fmt, json.loads(path.read_bytes()), strict=False),
+            parse_body(fmt, json.loads(out.read_bytes())),
+        )
+    else:
+        want, got = accumulate(fmt, path.read_bytes(), strict=False), accumulate(fmt, out.read_bytes(), strict=False)
+    assert covers(dump(got), dump(want)) == []

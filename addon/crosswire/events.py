@@ -292,8 +292,10 @@ class Request:
     # {"type": "json_object"} or {"type": "json_schema", "schema": {…}, "name": …, "description": …, "strict": …}
     response_format: dict[str, Any] | None = None
     user: str | None = None
-    # Fields of the client's own format with no canonical equivalent (openai-responses: store,
-    # metadata, built-in tools…): written as they are for an upstream of the same format only.
+    # Fields of the client's own format with no canonical equivalent, or kept as it sent them
+    # (openai-responses: store, metadata, built-in tools…; anthropic: cache_control'd system, tools,
+    # thinking…): written as they are for an upstream of the same format only (convert_request
+    # empties it for any other).
     native: dict[str, Any] = field(default_factory=dict)
     # (param, message, fatal) for an upstream of another format: a fatal one rejects the request
     # (the request needs it: a built-in tool, a stored response), any other is dropped with the warning.
