@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -75,7 +76,7 @@ def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crossw
     f = client_flow("https://api.openai.com/v1/chat/completions?x=1")
     addon.request(f)
     req = f.request
-    assert req.url == "https://api.anthropic.com/v1/messages?x=1"
+    assert req.url == "https://api.anthropic.com/v1/messages"  # the client query belongs to its own API
     assert req.host_header == "api.anthropic.com"
     assert req.headers["x-api-key"] == AKEY and req.headers["anthropic-version"] == "2023-06-01"
     for name in ("authorization", "api-key", "cookie", "openai-organization"):
@@ -85,6 +86,33 @@ def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crossw
     assert body["messages"] == [{"role": "user", "content": "hi"}] and body["max_tokens"] == 8192
     assert req.headers["content-length"] == str(len(req.raw_content or b""))
     assert req.headers["accept-encoding"] == "identity"
+
+
+def test_azure_style_route_sends_its_query_and_the_key_in_api_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An upstream URL with ?api-version=…, the key in an api-key header, never as a bearer token;
+    the redaction that follows finds it there too."""
+    monkeypatch.setenv("AZURE_KEY", "azure-UPSTREAM-key")
+    config = tmp_path / "routes.toml"
+    config.write_text(
+        '[[route]]\nmatch = "https://api.anthropic.com/v1/messages"\n'
+        'upstream = "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21"\n'
+        'api_key_env = "AZURE_KEY"\napi_key_header = "api-key"\n'
+    )
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_config=str(config))
+        body = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+        f = client_flow("https://api.anthropic.com/v1/messages?beta=true", orjson.dumps(body))
+        a.request(f)
+        assert (
+            f.request.url == "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21"
+        )
+        assert f.request.headers["api-key"] == "azure-UPSTREAM-key" and "authorization" not in f.request.headers
+        upstream_answer(f, b'{"error": {"message": "no", "type": "invalid_request_error"}}', "application/json", 400)
+        a.responseheaders(f)
+        assert "azure-UPSTREAM-key" not in str(f.request.headers)
 
 
 def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crosswire) -> None:

@@ -161,10 +161,18 @@ def test_rejections_answer_in_the_responses_format(proxy: Mitmdump, upstream: Fa
     with pytest.raises(openai.BadRequestError) as info:
         oai.responses.create(model="gpt-5", input="and then?", previous_response_id="resp_1")
     assert info.value.status_code == 400 and "previous_response_id" in info.value.message
-    with pytest.raises(openai.BadRequestError) as info:
-        oai.responses.create(model="gpt-5", input="news?", tools=[{"type": "file_search", "vector_store_ids": ["v"]}])
-    assert "'file_search'" in info.value.message  # (web search is anthropic's too: test_web_search.py)
     assert upstream.requests == []  # answered by the proxy, never sent
+
+
+def test_a_hosted_tool_is_dropped_for_another_upstream(proxy: Mitmdump, upstream: FakeUpstream) -> None:
+    """An agent works without web search: the request goes on without it (a warning in the log)."""
+    upstream.push(Reply(anthropic_message("No search here.")))
+    answer = client(proxy, TO_ANTHROPIC).responses.create(
+        model="gpt-5", input="news?", tools=[{"type": "web_search_preview"}]
+    )
+    assert answer.output_text == "No search here."
+    (sent,) = upstream.requests
+    assert "tools" not in sent.json() and "web_search" not in sent.body.decode()
 
 
 def test_upstream_error_reaches_the_client(proxy: Mitmdump, upstream: FakeUpstream) -> None:

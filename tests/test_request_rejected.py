@@ -24,7 +24,17 @@ CASES = [
     ("anthropic", {"model": "c", "messages": [{"role": "user", "content": "hi"}]}, "max_tokens"),
     ("anthropic", {"model": "c", "max_tokens": "10", "messages": [{"role": "user", "content": "hi"}]}, "max_tokens"),
     ("anthropic", {**A_OK, "messages": []}, "messages"),
-    ("anthropic", {**A_OK, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
+    ("anthropic", {**A_OK, "messages": [{"role": "critic", "content": "x"}]}, "messages[0].role"),
+    (
+        "anthropic",
+        {
+            **A_OK,
+            "messages": [
+                {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/i.png"}}]}
+            ],
+        },
+        "messages[0].content",
+    ),
     ("anthropic", {**A_OK, "messages": [{"role": "user", "content": 3}]}, "messages[0].content"),
     (
         "anthropic",

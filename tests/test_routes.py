@@ -77,9 +77,66 @@ def test_schemeless_and_path_only_matches() -> None:
     assert b.identity and b.api_key_env == "OPENAI_API_KEY"
 
 
-def test_converting_route_sends_to_the_endpoint_keeping_the_query() -> None:
+def test_converting_route_sends_to_the_endpoint_without_the_client_query() -> None:
+    """The client's query belongs to its own API (Claude Code's ?beta=true means nothing to OpenAI)."""
     (route,) = load_routes(None, [LINE], environ=ENV)
-    assert route.upstream_path("/v1/chat/completions?beta=true") == "/v1/messages?beta=true"
+    assert route.upstream_path("/v1/chat/completions?beta=true") == "/v1/messages"
+
+
+def test_upstream_url_with_a_query_and_an_api_key_header(tmp_path: Path) -> None:
+    """Azure OpenAI: the deployment URL carries ?api-version=…, and the key goes in api-key."""
+    (route,) = routes_from(
+        tmp_path,
+        """
+[[route]]
+match = "https://api.anthropic.com/v1/messages"
+upstream = "https://my.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21"
+api_key_header = "api-key"
+max_output_tokens = 16384
+reasoning = false
+""",
+    )
+    assert (
+        route.upstream_path("/v1/messages?beta=true")
+        == "/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21"
+    )
+    assert (route.api_key_header, route.max_output_tokens, route.reasoning) == ("api-key", 16384, False)
+    options = route.options()
+    assert (options.max_output_tokens, options.reasoning, options.hosted_tools) == (16384, False, "drop")
+    assert str(route.upstream).endswith("?api-version=2024-10-21")
+
+
+def test_identity_route_keeps_both_queries(tmp_path: Path) -> None:
+    (route,) = routes_from(
+        tmp_path,
+        """
+[[route]]
+match = "/openai"
+upstream = "https://gw.example/v1?tenant=a"
+client_format = "openai-chat"
+upstream_format = "openai-chat"
+""",
+    )
+    assert route.upstream_path("/openai/chat/completions?x=1") == "/v1/chat/completions?tenant=a&x=1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("max_output_tokens", "0", "positive integer"),
+        ("max_output_tokens", "true", "positive integer"),
+        ("reasoning", '"no"', "true or false"),
+        ("hosted_tools", '"keep"', "drop, reject"),
+        ("api_key_header", '"x-token"', "api-key"),
+    ],
+)
+def test_bad_model_options_are_startup_errors(tmp_path: Path, field: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        routes_from(
+            tmp_path,
+            f'[[route]]\nmatch = "/v1/messages"\nupstream = "https://x/v1/chat/completions"\n{field} = {value}\n',
+        )
+    assert f"field {field!r}" in str(info.value) and says in str(info.value)
 
 
 def test_identity_route_maps_prefix(tmp_path: Path) -> None:

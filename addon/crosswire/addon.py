@@ -24,6 +24,7 @@ from mitmproxy import ctx, exceptions, http
 
 from . import bodies, contentview, formats
 from .convert import StreamConverter
+from .events import ToolOrigin
 from .options import THINKING_MODES, Options
 from .routes import CREDENTIAL_HEADERS, ConfigError, Route, find_route, load_routes
 
@@ -196,6 +197,19 @@ class _Live:
     adapter: StreamAdapter | None = None
     upstream_head: tuple[int, str, str, http.Headers] | None = None  # status, reason, version, headers
     answered_locally: bool = False
+    tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)  # from the request conversion
+
+    def options(self, resp: http.Response) -> Options:
+        return self.route.options(
+            created=_created(resp, self.flow.request), include_usage=self.include_usage, tool_origins=self.tool_origins
+        )
+
+    def warn(self, warnings: list[str]) -> None:
+        """Keep and log (once each, one line each) what could not be carried over."""
+        for warning in warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+                log.warning("crosswire: %s: %s", self.route.name, warning)
 
 
 def _headers_list(headers: http.Headers) -> list[list[str]]:
@@ -237,9 +251,16 @@ def strip_credentials(route: Route, headers: http.Headers) -> None:
 
 
 def _set_credential(route: Route, headers: http.Headers) -> None:
-    if route.api_key:
-        name, value = formats.get(route.upstream_format).credential(route.api_key)
-        headers[name] = value
+    if not route.api_key:
+        return
+    fmt = formats.get(route.upstream_format)
+    if route.api_key_header == fmt.auth_header:
+        name, value = fmt.credential(route.api_key)
+    elif route.api_key_header == "authorization":
+        name, value = "authorization", f"Bearer {route.api_key}"
+    else:  # x-api-key, api-key (Azure OpenAI): the bare key
+        name, value = route.api_key_header, route.api_key
+    headers[name] = value
 
 
 def redact(route: Route, headers: http.Headers) -> None:
@@ -385,10 +406,9 @@ class Crosswire:
                 log.exception("crosswire: internal error converting a %s request", route.client_format)
                 self._answer(flow, live, 500, "api_error", f"crosswire could not convert the request: {exc!r}")
                 return
-            live.warnings.extend(conv.warnings)
+            live.warn(conv.warnings)
+            live.tool_origins = conv.tool_origins
             upstream_model, upstream_stream = conv.model, conv.stream
-            for warning in conv.warnings:
-                log.warning("crosswire: %s: %s", route.name, warning)
             req.headers.pop("content-encoding", None)
             req.content = orjson.dumps(conv.body)
             req.headers["content-type"] = "application/json"
@@ -430,7 +450,7 @@ class Crosswire:
         live.upstream_head = (resp.status_code, resp.reason, resp.http_version, resp.headers.copy())
         if not (_is_sse(resp.headers) and 200 <= resp.status_code < 300):
             return  # converted whole in `response`
-        options = route.options(created=_created(resp, flow.request), include_usage=live.include_usage)
+        options = live.options(resp)
         if route.identity:
             live.adapter = StreamAdapter(None, "", route.client_format, options, self.record_limit)
         else:
@@ -457,8 +477,7 @@ class Crosswire:
         route = live.route
         adapter = live.adapter
         if adapter is not None:
-            adapter_warnings = adapter.converter.warnings if adapter.converter else []
-            live.warnings.extend(w for w in adapter_warnings if w not in live.warnings)
+            live.warn(adapter.converter.warnings if adapter.converter else [])
             if adapter.failed:
                 live.warnings.append(adapter.failed)
             resp.raw_content = bytes(adapter.client.buf)
@@ -466,13 +485,12 @@ class Crosswire:
         else:
             upstream_body, truncated = resp.get_content(strict=False) or b"", False
             if not route.identity:
-                options = route.options(created=_created(resp, flow.request), include_usage=live.include_usage)
                 status, headers, body, warnings = convert_body(
-                    route, resp.status_code, resp.headers, upstream_body, options
+                    route, resp.status_code, resp.headers, upstream_body, live.options(resp)
                 )
                 resp.status_code, resp.headers, resp.raw_content = status, headers, body
                 resp.headers["content-length"] = str(len(body))
-                live.warnings.extend(warnings)
+                live.warn(warnings)
         self._finish(
             flow, live, self._upstream_response(live, resp, upstream_body, truncated), streamed=adapter is not None
         )
@@ -483,6 +501,8 @@ class Crosswire:
             return
         redact(live.route, flow.request.headers)
         message = flow.error.msg if flow.error else "unknown error"
+        if live.adapter is not None and live.adapter.converter is not None:
+            live.warn(live.adapter.converter.warnings)  # what the stream had said before it broke
         live.warnings.append(f"flow failed: {message}")
         upstream = None
         if flow.response is not None and live.upstream_head is not None:
@@ -543,12 +563,13 @@ class Crosswire:
             "upstream_response": upstream,
             "client_body_truncated": bool(live.adapter and live.adapter.client.truncated),
             "error": flow.error.msg if flow.error else None,
+            "tool_origins": {k: [o.name, o.namespace, o.kind] for k, o in live.tool_origins.items()},
         }
         flow.marked = MARKER
         flow.comment = f"crosswire {route.name}: {route.client_format} -> {route.upstream_format}" + (
             " (answered by crosswire)" if live.answered_locally else ""
         )
-        self._debug("%s: %s", route.name, flow.comment)
+        self._debug("%s", flow.comment)  # the comment names the route already
 
 
 def reconvert(flow: http.HTTPFlow, routes: list[Route]) -> bool:
@@ -577,7 +598,10 @@ def reconvert(flow: http.HTTPFlow, routes: list[Route]) -> bool:
         )
         return False
     headers = http.Headers([(k.encode(), v.encode()) for k, v in up["headers"]])
-    options = route.options(created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content))
+    origins = {k: ToolOrigin(*v) for k, v in (md.get("tool_origins") or {}).items()}
+    options = route.options(
+        created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content), tool_origins=origins
+    )
     status, out_headers, body, warnings = convert_body(route, up["status_code"], headers, up["body"], options)
     flow.response.status_code = status
     flow.response.headers = out_headers

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from . import errors
-from .events import ERROR_STATUS, ApiError
+from .events import ERROR_STATUS, ApiError, Request, ToolOrigin
 from .formats import FORMATS, Format
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
@@ -49,6 +49,8 @@ class Converted:
     # a converted request: the upstream model and whether it streams (a format may need them in the URL)
     model: str = ""
     stream: bool = False
+    # a request's flattened tool names (see events.ToolOrigin): the answer needs them back
+    tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)
 
 
 def _format(name: str) -> Format:
@@ -56,10 +58,11 @@ def _format(name: str) -> Format:
 
 
 def _collector(warnings: list[str]) -> Warn:
+    """Each warning once; the caller logs them (the addon: one line each, with the route's name)."""
+
     def warn(message: str) -> None:
         if message not in warnings:
             warnings.append(message)
-            log.info("crosswire: %s", message)
 
     return warn
 
@@ -101,13 +104,33 @@ def convert_request(
                     raise RequestRejected(message, param)
                 warn(message)
             request.native = {}
+        _fit_upstream_model(request, options, warn)
         out = writer.write_request(request, options, warn)
     except RequestRejected:
         raise
     except Exception as exc:  # a bug must surface as a clear error, never a traceback to the client
         log.exception("crosswire: internal error converting a %s request to %s", source, target)
         raise RequestRejected(f"crosswire could not convert the request: {exc!r}") from exc
-    return Converted(out, warnings, model=options.map_model(request.model), stream=request.stream)
+    return Converted(
+        out, warnings, model=options.map_model(request.model), stream=request.stream, tool_origins=request.tool_origins
+    )
+
+
+def _fit_upstream_model(request: Request, options: Options, warn: Warn) -> None:
+    """What the route says the upstream model takes: an output cap, and whether it reasons."""
+    cap = options.max_output_tokens
+    if cap is not None and request.max_tokens is not None and request.max_tokens > cap:
+        warn(f"max_tokens {request.max_tokens} above the route's max_output_tokens: sent as {cap}")
+        request.max_tokens = cap
+    if not options.sends_reasoning:
+        why = "reasoning = false" if not options.reasoning else "thinking = 'drop'"
+        asked = request.reasoning_effort not in (None, "none") or request.thinking_budget is not None
+        if asked:
+            warn(f"reasoning request not sent (route {why})")
+        request.reasoning_effort = request.thinking_budget = None
+        if request.verbosity not in (None, "medium"):
+            warn(f"verbosity {request.verbosity!r} not sent (route {why}: a model without reasoning takes none)")
+        request.verbosity = None
 
 
 def convert_response(source: str, target: str, body: bytes | dict[str, Any], options: Options) -> Converted:

@@ -44,9 +44,8 @@ class StreamConverter:
         self._closed = False
 
     def _warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self.warnings:  # the addon (or the CLI) reports them, once each
             self.warnings.append(message)
-            log.info("crosswire: %s", message)
 
     def feed(self, chunk: bytes) -> bytes:
         reader = self._reader

@@ -245,7 +245,13 @@ class Block:
 
 @dataclass
 class Turn:
-    """One message of a request's conversation: role ``user`` or ``assistant``."""
+    """One message of a request's conversation: role ``user``, ``assistant`` or ``system``.
+
+    A ``system`` turn is an instruction in the middle of the conversation (Claude Code's
+    ``role: "system"`` messages, a Chat ``system``/``developer`` message after the first turn),
+    kept where it is for the formats that can say so (Chat, Responses ``developer`` items).
+    Instructions before the conversation starts are ``Request.system``.
+    """
 
     role: str
     content: list[Block] = field(default_factory=list)
@@ -257,6 +263,21 @@ class Tool:
     description: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)  # JSON Schema of the input
     strict: bool | None = None
+
+
+@dataclass(frozen=True)
+class ToolOrigin:
+    """A client tool that reached the upstream under another name or shape: a Responses
+    ``namespace`` member (flattened to one function name) or a ``custom`` (freeform) tool (a
+    function with one string parameter, :data:`CUSTOM_TOOL_PARAMETER`). The answer's calls of
+    the flattened name are written back as the client's own call shape."""
+
+    name: str
+    namespace: str | None = None
+    kind: str = "function"  # function | custom
+
+
+CUSTOM_TOOL_PARAMETER = "input"
 
 
 @dataclass
@@ -292,6 +313,10 @@ class Request:
     # {"type": "json_object"} or {"type": "json_schema", "schema": {…}, "name": …, "description": …, "strict": …}
     response_format: dict[str, Any] | None = None
     user: str | None = None
+    verbosity: str | None = None  # low | medium | high (gpt-5-class models)
+    prompt_cache_key: str | None = None
+    # Flattened tool name -> where it came from, for the answer's way back (see ToolOrigin).
+    tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)
     # Fields of the client's own format with no canonical equivalent, or kept as it sent them
     # (openai-responses: store, metadata, built-in tools…; anthropic: cache_control'd system, tools,
     # thinking…): written as they are for an upstream of the same format only (convert_request

@@ -11,6 +11,10 @@ can check what really reached the provider::
         ...                                   # point crosswire's route at up.url("/v1/messages")
         up.requests[-1].headers["x-api-key"]
 
+``respond`` instead computes each reply from the request (a scripted, validating provider)::
+
+    FakeUpstream(respond=lambda received: Reply({...}))
+
 Pure standard library plus the decompressors mitmproxy already installs; no mitmproxy import.
 """
 
@@ -158,9 +162,16 @@ def compress(data: bytes, encoding: str) -> bytes:
 class FakeUpstream:
     """A threaded HTTP/1.1 server on 127.0.0.1 serving queued :class:`Reply` objects."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default: Reply | None = None,
+        respond: Callable[[Received], Reply] | None = None,
+    ) -> None:
         self.replies: deque[Reply] = deque()
         self.default = default
+        self.respond = respond  # when set, every reply comes from it (queued replies are not used)
         self.requests: list[Received] = []
         self.sent_last_piece_at: list[float] = []  # when each reply's last piece left
         self._lock = threading.Lock()
@@ -199,7 +210,9 @@ class FakeUpstream:
             self.sent_last_piece_at.clear()
 
     def start(self) -> FakeUpstream:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-upstream", daemon=True)
+        # a short poll: stop() returns within 50 ms (tests start and stop many of these)
+        serve = lambda: self._server.serve_forever(poll_interval=0.05)  # noqa: E731
+        self._thread = threading.Thread(target=serve, name="fake-upstream", daemon=True)
         self._thread.start()
         return self
 
@@ -228,7 +241,12 @@ class FakeUpstream:
         )
         with self._lock:
             self.requests.append(received)
-            reply = self.replies.popleft() if self.replies else self.default
+            reply = None if self.respond else self.replies.popleft() if self.replies else self.default
+        if self.respond:
+            try:
+                reply = self.respond(received)
+            except Exception as exc:  # a bug in the script answers 500 and stays visible in the test
+                reply = Reply({"error": {"message": f"fake upstream: respond failed: {exc!r}"}}, status=500)
         if reply is None:
             reply = Reply({"error": {"message": "fake upstream: no reply queued"}}, status=500)
         self._send(h, reply)

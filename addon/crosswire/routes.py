@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .events import ToolOrigin
 from .formats import FORMATS
-from .options import THINKING_MODES, Options
+from .options import HOSTED_TOOL_MODES, THINKING_MODES, Options
 
+KEY_HEADERS = ("authorization", "x-api-key", "api-key")  # how a route may send its key (api_key_header)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _ROUTE_KEYS = {
@@ -40,6 +42,10 @@ _ROUTE_KEYS = {
     "max_tokens",
     "headers",
     "pass_previous_response_id",
+    "max_output_tokens",
+    "reasoning",
+    "hosted_tools",
+    "api_key_header",
 }
 
 
@@ -85,6 +91,7 @@ class Upstream:
     host: str
     port: int
     path: str
+    query: str = ""  # sent on every request (Azure OpenAI: api-version=…)
 
     @property
     def authority(self) -> str:
@@ -92,7 +99,7 @@ class Upstream:
         return self.host if self.port == default else f"{self.host}:{self.port}"
 
     def __str__(self) -> str:
-        return f"{self.scheme}://{self.authority}{self.path}"
+        return f"{self.scheme}://{self.authority}{self.path}" + (f"?{self.query}" if self.query else "")
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,10 @@ class Route:
     max_tokens: int = 8192
     headers: dict[str, str] = field(default_factory=dict)  # set on every upstream request
     pass_previous_response_id: bool = False
+    max_output_tokens: int | None = None
+    reasoning: bool = True
+    hosted_tools: str = "drop"
+    api_key_header: str = "authorization"  # authorization (Bearer) | x-api-key | api-key
 
     @property
     def identity(self) -> bool:
@@ -119,23 +130,32 @@ class Route:
         return method.upper() == "POST" and self.match.matches(scheme, host, port, path)
 
     def upstream_path(self, client_path: str, model: str = "", stream: bool = False) -> str:
-        """The path (with the client's query) the upstream receives.
+        """The path and query the upstream receives.
 
         A converting route sends to the upstream endpoint itself (its format may put the upstream
-        ``model`` and ``stream`` in the path); an identity route maps the match prefix onto the
-        upstream path, so one route can carry a whole API.
+        ``model`` and ``stream`` in the path), with the upstream URL's own query only: the client's
+        query belongs to its API (Claude Code's ``?beta=true``). An identity route maps the match
+        prefix onto the upstream path and keeps the client's query after the upstream's, so one
+        route can carry a whole API.
         """
-        path, sep, query = client_path.partition("?")
+        path, _, query = client_path.partition("?")
         if self.identity:
             rest = path[len(self.match.path.rstrip("/")) :] if path.startswith(self.match.path.rstrip("/")) else ""
             path = self.upstream.path.rstrip("/") + rest or "/"
+            query = "&".join(q for q in (self.upstream.query, query) if q)
         else:
-            path = FORMATS.get(self.upstream_format).request_target(self.upstream.path, model, stream)
-            if "?" in path and sep:
-                sep = "&"
-        return path + sep + query
+            target = FORMATS.get(self.upstream_format).request_target(self.upstream.path, model, stream)
+            path, _, own = target.partition("?")
+            query = "&".join(q for q in (own, self.upstream.query) if q)
+        return path + ("?" + query if query else "")
 
-    def options(self, *, created: int | None = None, include_usage: bool = True) -> Options:
+    def options(
+        self,
+        *,
+        created: int | None = None,
+        include_usage: bool = True,
+        tool_origins: dict[str, ToolOrigin] | None = None,
+    ) -> Options:
         return Options(
             thinking=self.thinking,
             created=created,
@@ -143,6 +163,10 @@ class Route:
             model_map=dict(self.model_map),
             pass_previous_response_id=self.pass_previous_response_id,
             include_usage=include_usage,
+            max_output_tokens=self.max_output_tokens,
+            reasoning=self.reasoning,
+            hosted_tools=self.hosted_tools,
+            tool_origins=dict(tool_origins or {}),
         )
 
     def describe(self) -> str:
@@ -182,14 +206,14 @@ def parse_upstream(text: str, where: str) -> Upstream:
         raise ConfigError(
             f"{where}: {text!r} must be a full http:// or https:// URL, e.g. https://api.anthropic.com/v1/messages"
         )
-    if parts.query or parts.fragment:
-        raise ConfigError(f"{where}: {text!r}: an upstream URL has no query or fragment")
+    if parts.fragment:
+        raise ConfigError(f"{where}: {text!r}: an upstream URL has no fragment")
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"{where}: {text!r} has an invalid port") from None
     scheme = parts.scheme.lower()
-    return Upstream(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme], parts.path or "/")
+    return Upstream(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme], parts.path or "/", parts.query)
 
 
 def _format(value: Any, inferred: str | None, where: str, key: str, url: str) -> str:
@@ -260,6 +284,29 @@ def build_route(
     pass_prev = raw.get("pass_previous_response_id", False)
     if not isinstance(pass_prev, bool):
         raise ConfigError(f"{_where(source, name, 'pass_previous_response_id')}: must be true or false")
+    cap = raw.get("max_output_tokens")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise ConfigError(
+            f"{_where(source, name, 'max_output_tokens')}: must be a positive integer (the upstream model's output "
+            f"limit, e.g. 16384 for gpt-4o), not {cap!r}"
+        )
+    reasoning = raw.get("reasoning", True)
+    if not isinstance(reasoning, bool):
+        raise ConfigError(
+            f"{_where(source, name, 'reasoning')}: must be true or false (false for a model without reasoning, "
+            "e.g. gpt-4o)"
+        )
+    hosted = raw.get("hosted_tools", "drop")
+    if hosted not in HOSTED_TOOL_MODES:
+        raise ConfigError(
+            f"{_where(source, name, 'hosted_tools')}: {hosted!r}; use one of {', '.join(HOSTED_TOOL_MODES)}"
+        )
+    key_header = raw.get("api_key_header", FORMATS.get(upstream_format).auth_header)
+    if key_header not in KEY_HEADERS:
+        raise ConfigError(
+            f"{_where(source, name, 'api_key_header')}: {key_header!r}; use authorization (Bearer), x-api-key or "
+            "api-key (Azure OpenAI)"
+        )
 
     model_map = raw.get("model_map", {})
     if not isinstance(model_map, dict) or not all(
@@ -311,6 +358,10 @@ def build_route(
         max_tokens=max_tokens,
         headers=headers,
         pass_previous_response_id=pass_prev,
+        max_output_tokens=cap,
+        reasoning=reasoning,
+        hosted_tools=hosted,
+        api_key_header=key_header,
     )
 
 

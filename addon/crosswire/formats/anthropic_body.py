@@ -39,6 +39,7 @@ WEB_SEARCH_TOOL = "web_search_20250305"  # the version every model with web sear
 CACHE_CONTROL_DROPPED = "cache_control markers dropped (openai caches prompts automatically)"
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 CONTINUE_PLACEHOLDER = "(continue)"
+BILLING_HEADER = "x-anthropic-billing-header:"
 
 # Read into the canonical request, and kept as they were for an anthropic upstream (their details:
 # tool cache_control, adaptive thinking, metadata beyond the user id).
@@ -74,12 +75,22 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     if isinstance(system, str):
         req.system = [system] if system else []
     elif system is not None:
+        billing = False
         for i, block in enumerate(objects(system, "system")):
             if block.get("type") != "text":
                 raise RequestRejected(f"system[{i}].type: expected 'text'", f"system[{i}].type")
-            req.system.append(get(block, "text", str, f"system[{i}]", required=True))
-        if any(block.keys() - {"type", "text"} for block in system):
-            req.native["system"] = system  # its cache_control markers, for an anthropic upstream
+            text = get(block, "text", str, f"system[{i}]", required=True)
+            if text.startswith(BILLING_HEADER):
+                billing = True
+                message = (
+                    "Claude Code's in-band x-anthropic-billing-header system block not sent (it is for Anthropic "
+                    "only, and changes on every request, which defeats the upstream's prompt caching)"
+                )
+                req.foreign.append((f"system[{i}]", message, False))
+                continue
+            req.system.append(text)
+        if billing or any(block.keys() - {"type", "text"} for block in system):
+            req.native["system"] = system  # as sent (cache_control, billing header), for an anthropic upstream
     stop = get(body, "stop_sequences", list, "")
     req.stop = strings(stop, "stop_sequences") if stop else []
     metadata = get(body, "metadata", dict, "")
@@ -92,8 +103,10 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     for i, raw in enumerate(messages):
         path = f"messages[{i}]"
         role = get(raw, "role", str, path, required=True)
-        if role not in ("user", "assistant"):
-            raise RequestRejected(f"{path}.role: expected 'user' or 'assistant', got {role!r}", f"{path}.role")
+        if role not in ("user", "assistant", "system"):  # system: mid-conversation instructions (a beta)
+            raise RequestRejected(
+                f"{path}.role: expected 'user', 'assistant' or 'system', got {role!r}", f"{path}.role"
+            )
         content = get(raw, "content", (str, list), path, required=True)
         turn = Turn(role)
         if isinstance(content, str):
@@ -105,6 +118,8 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
                 read = _read_block(block, f"{path}.content[{j}]", req, warn)
                 if read is not None:
                     turn.content.append(read)
+        if role == "system" and any(b.kind != "text" for b in turn.content):
+            raise RequestRejected(f"{path}.content: a system message may only hold text", f"{path}.content")
         req.messages.append(turn)
     if cache_control or (isinstance(system, list) and any("cache_control" in b for b in system)):
         req.foreign.append(("cache_control", CACHE_CONTROL_DROPPED, False))
@@ -197,6 +212,9 @@ def _read_known(block: dict[str, Any], kind: str, path: str, warn: Warn) -> Bloc
                     image = _read_image(inner, inner_path, warn)
                     if image is not None:
                         result.content.append(image)
+                elif inner_kind == "tool_reference":  # Claude Code's tool search found a deferred tool
+                    name = get(inner, "tool_name", str, inner_path, required=True)
+                    result.content.append(Block("text", text=f"Tool {name} is now available."))
                 else:
                     warn(f"{inner_kind!r} block inside a tool_result cannot be converted: dropped")
         return result
@@ -329,11 +347,15 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         warn("response_format json_object approximated by a system instruction (anthropic has no JSON mode)")
     max_tokens = req.max_tokens if req.max_tokens is not None else options.max_tokens
     out: dict[str, Any] = {"model": options.map_model(req.model), "max_tokens": max_tokens}
+    turns = [t for t in req.messages if t.role != "system"]
+    if len(turns) < len(req.messages):
+        warn("system messages inside the conversation were folded into the system prompt (anthropic has none)")
+        system += ["".join(b.text for b in t.content) for t in req.messages if t.role == "system"]
     if len(system) == 1:
         out["system"] = system[0]
     elif system:  # the parts stay parts (several system messages or a message of several text parts)
         out["system"] = [{"type": "text", "text": text} for text in system]
-    out["messages"] = _write_turns(req.messages, warn)
+    out["messages"] = _write_turns(turns, warn)
     if req.stop:
         out["stop_sequences"] = list(req.stop)
     temperature, top_p = req.temperature, req.top_p
@@ -355,6 +377,12 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         if top_p is not None and top_p < 0.95:
             warn("top_p below 0.95 cannot be set together with anthropic extended thinking: dropped")
             top_p = None
+    cap = options.max_output_tokens
+    if cap is not None and out["max_tokens"] > cap:  # the default, or raised to make room for thinking
+        out["max_tokens"] = cap
+        if thinking is not None and thinking >= cap:
+            warn(f"max_output_tokens {cap} leaves no room for anthropic extended thinking: not enabled")
+            del out["thinking"]
     if temperature is not None:
         out["temperature"] = temperature
     if top_p is not None:
@@ -363,6 +391,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["stream"] = True
     if req.user is not None:
         out["metadata"] = {"user_id": req.user}
+    if req.verbosity is not None:
+        warn("verbosity has no anthropic equivalent: dropped")
+    if req.prompt_cache_key is not None:
+        warn("prompt_cache_key has no anthropic equivalent (anthropic caches by cache_control): dropped")
     if req.tools or req.web_search:
         out["tools"] = [_write_tool(tool) for tool in req.tools]
         if req.web_search:
@@ -383,8 +415,8 @@ def _write_tool(tool: Tool) -> dict[str, Any]:
     if tool.description is not None:
         out["description"] = tool.description
     out["input_schema"] = tool.parameters or {"type": "object", "properties": {}}
-    if tool.strict is not None:
-        out["strict"] = tool.strict
+    if tool.strict:  # strict: false is the default, and some anthropic-compatible servers refuse the field
+        out["strict"] = True
     return out
 
 
@@ -434,9 +466,6 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for turn in turns:
         content = [b for b in (_write_block(block, warn) for block in turn.content) if b is not None]
-        if turn.role == "assistant":
-            # the API wants thinking to open an assistant turn
-            content.sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
         if not content:
             continue
         if messages and messages[-1]["role"] == turn.role:
@@ -446,6 +475,8 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     for message in messages:
         if message["role"] == "user":  # tool results must open the user turn that answers the calls
             message["content"].sort(key=lambda b: 0 if b["type"] == "tool_result" else 1)
+        else:  # the API wants thinking to open an assistant turn
+            message["content"].sort(key=lambda b: 0 if b["type"] in ("thinking", "redacted_thinking") else 1)
     if not messages or messages[0]["role"] != "user":
         warn("the conversation does not start with a user message: a placeholder user turn was added")
         messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})

@@ -3,12 +3,14 @@ path in every error, data URLs, and the thinking-budget table."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+from collections.abc import Callable
 from html import unescape
 from typing import Any
 
-from ..events import Tool
+from ..events import Block, Tool
 
 _TYPE_NAMES = {
     str: "a string",
@@ -139,3 +141,46 @@ def read_function_tool(spec: dict[str, Any], path: str) -> Tool:
         parameters=get(spec, "parameters", dict, path) or {},
         strict=get(spec, "strict", bool, path),
     )
+
+
+# OpenAI function names: ^[a-zA-Z0-9_-]{1,64}$.
+MAX_TOOL_NAME = 64
+NAMESPACE_SEPARATOR = "__"
+
+
+def flat_tool_name(namespace: str | None, name: str) -> str:
+    """One function name for a namespaced tool, within the 64-character limit: ``ns__name``, or a
+    shortened one ending in a hash of the whole when that is longer (the request's tool origins map
+    it back, so it only has to be unique and stable)."""
+    flat = f"{namespace}{NAMESPACE_SEPARATOR}{name}" if namespace else name
+    if len(flat) <= MAX_TOOL_NAME:
+        return flat
+    digest = hashlib.sha256(flat.encode()).hexdigest()[:10]
+    return f"{flat[: MAX_TOOL_NAME - len(digest) - 1]}_{digest}"
+
+
+MAX_USER_ID = 64  # OpenAI's user / safety_identifier
+
+
+def openai_user_id(user: str, warn: Callable[[str], None]) -> str:
+    """A user id OpenAI accepts (at most 64 characters): a longer one (Claude Code sends a JSON
+    object with a device id) is replaced by a stable hash of it, so it still identifies the user
+    without sending the client's internals to another provider."""
+    if len(user) <= MAX_USER_ID:
+        return user
+    warn(f"metadata.user_id longer than {MAX_USER_ID} characters: sent as a hash of it")
+    return "sha256-" + hashlib.sha256(user.encode()).hexdigest()[: MAX_USER_ID - 7]
+
+
+ERROR_PREFIX = "Error: "
+
+
+def tool_result_texts(result: Block, warn: Callable[[str], None]) -> list[str]:
+    """A tool result's text parts for an OpenAI format, which has no error flag: a failed call's
+    output says so in its first words instead (unless it already does)."""
+    texts = [b.text for b in result.content if b.kind == "text"]
+    if result.is_error:
+        warn("tool_result is_error carried as an 'Error: ' prefix of the tool output (openai has no error flag)")
+        if not texts or not texts[0].lstrip().lower().startswith(("error", "<tool_use_error>")):
+            texts = [ERROR_PREFIX + (texts[0] if texts else "the tool call failed"), *texts[1:]]
+    return texts

@@ -25,9 +25,11 @@ from .body_common import (
     get,
     json_schema_spec,
     objects,
+    openai_user_id,
     parse_data_url,
     read_function_tool,
     strings,
+    tool_result_texts,
 )
 from .openai_chat import (
     FINISH_TO_STOP,
@@ -58,7 +60,7 @@ MESSAGE_FIELDS = frozenset(
 _REQUEST_FIELDS = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "stream",
     "stream_options", "n", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
-    "reasoning_effort", "response_format", "user", "safety_identifier",
+    "reasoning_effort", "response_format", "user", "safety_identifier", "verbosity", "prompt_cache_key",
 }  # fmt: skip
 _DROPPED_FIELDS = ("logprobs", "top_logprobs", "seed", "frequency_penalty", "presence_penalty", "logit_bias")
 
@@ -79,6 +81,8 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         stream=bool(get(body, "stream", bool, "")),
         reasoning_effort=get(body, "reasoning_effort", str, ""),
         user=get(body, "user", str, "") or get(body, "safety_identifier", str, ""),
+        verbosity=get(body, "verbosity", str, ""),
+        prompt_cache_key=get(body, "prompt_cache_key", str, ""),
     )
     n = get(body, "n", int, "")
     if n is not None and n > 1:
@@ -105,10 +109,11 @@ def _read_messages(messages: list[dict[str, Any]], req: Request, options: Option
         if raw.get("name") is not None:
             warn("message names have no anthropic equivalent: dropped")
         if role in ("system", "developer"):
-            parts = _text_parts(raw, path, required=True)  # several text parts stay several system texts
-            if req.messages:
-                warn(f"{path}: a {role} message after the conversation started was folded into the system prompt")
-            req.system.extend(parts)
+            parts = _text_parts(raw, path, required=True)  # several text parts stay several texts
+            if req.messages:  # an instruction inside the conversation stays where it is
+                req.messages.append(Turn("system", [Block("text", text=text) for text in parts]))
+            else:
+                req.system.extend(parts)
         elif role == "user":
             _turn(req, "user").content.extend(_user_content(raw, path, warn))
         elif role == "assistant":
@@ -289,6 +294,8 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     for turn in req.messages:
         if turn.role == "assistant":
             messages.append(_assistant_message(turn.content, options, warn, separate_refusal=False))
+        elif turn.role == "system":  # Chat takes instructions anywhere in the conversation
+            messages.append({"role": "system", "content": "".join(b.text for b in turn.content)})
         else:
             messages.extend(_write_user(turn.content, warn))
     out["messages"] = messages
@@ -318,18 +325,25 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         if req.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = req.parallel_tool_calls
     if req.web_search is not None:
+        if options.hosted_tools == "reject":
+            message = "tools: the hosted web search tool can only run on an anthropic or openai-responses upstream"
+            raise RequestRejected(message + " (the route has hosted_tools = 'reject')", "tools")
         warn(WEB_SEARCH_TOOL_DROPPED)
     if req.reasoning_effort is not None:
         out["reasoning_effort"] = req.reasoning_effort
     elif req.thinking_budget is not None:
         out["reasoning_effort"] = budget_effort(req.thinking_budget)
+    if req.verbosity is not None:
+        out["verbosity"] = req.verbosity
+    if req.prompt_cache_key is not None:
+        out["prompt_cache_key"] = req.prompt_cache_key
     rf = req.response_format
     if rf and rf["type"] == "json_object":
         out["response_format"] = {"type": "json_object"}
     elif rf:
         out["response_format"] = {"type": "json_schema", "json_schema": json_schema_spec(rf)}
     if req.user is not None:
-        out["user"] = req.user
+        out["user"] = openai_user_id(req.user, warn)
     return out
 
 
@@ -352,13 +366,11 @@ def _write_user(blocks: list[Block], warn: Warn) -> list[dict[str, Any]]:
         if block.kind != "tool_result":
             rest.append(_write_part(block))
             continue
-        texts = [b.text for b in block.content if b.kind == "text"]
+        texts = tool_result_texts(block, warn)
         content: str | list[dict[str, str]] = (
             [{"type": "text", "text": text} for text in texts] if len(texts) > 1 else "".join(texts)
         )
         out.append({"role": "tool", "tool_call_id": block.id, "content": content})
-        if block.is_error:
-            warn("tool_result is_error has no openai equivalent: dropped")
         images = [b for b in block.content if b.kind == "image"]
         if images:
             warn("openai tool messages cannot carry images: moved into the user message that follows")

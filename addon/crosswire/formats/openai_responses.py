@@ -16,10 +16,20 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import Citation, Native, SearchResult, StreamSink, Usage, parse_tool_input
+from ..events import (
+    CUSTOM_TOOL_PARAMETER,
+    Citation,
+    Native,
+    SearchResult,
+    StreamSink,
+    ToolOrigin,
+    Usage,
+    parse_tool_input,
+)
 from ..options import Options
 from . import base
 from .base import Warn, extra_fields, log, merge_native
+from .body_common import flat_tool_name
 from .openai_common import read_input, usage_extras, write_input
 
 NAME = "openai-responses"
@@ -73,7 +83,7 @@ def write_usage(usage: Usage) -> dict[str, Any]:
     total_out = usage.get("output_tokens", 0)
     return {
         "input_tokens": total_in,
-        "input_tokens_details": details,
+        "input_tokens_details": details,  # cache_write_tokens: the newest SDK's ResponseUsage requires it
         "output_tokens": total_out,
         "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
         "total_tokens": total_in + total_out,
@@ -86,6 +96,30 @@ def call_item_id(call_id: str) -> str:
         if call_id.startswith(prefix) and len(call_id) > len(prefix):
             return "fc_" + call_id[len(prefix) :]
     return "fc_" + call_id
+
+
+def call_item(
+    item_id: str, call_id: str, name: str, arguments: str, status: str, origin: ToolOrigin | None
+) -> dict[str, Any]:
+    """A tool call output item, in the client's own shape: a ``function_call`` (with its
+    ``namespace`` when the client's tool had one), or a ``custom_tool_call`` whose text input is
+    the one string parameter of the function the upstream called."""
+    if origin is None:
+        return {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": name}  # fmt: skip
+    if origin.kind == "custom":
+        value = parse_tool_input(arguments) if arguments else {}
+        text = value.get(CUSTOM_TOOL_PARAMETER) if isinstance(value, dict) else None
+        if not isinstance(text, str):  # the model did not fill the parameter: its arguments are the text
+            text = arguments if not isinstance(value, dict) else "" if not value else orjson.dumps(value).decode()
+        item = {"id": item_id, "type": "custom_tool_call", "status": status, "call_id": call_id,
+                "name": origin.name, "input": text}  # fmt: skip
+    else:
+        item = {"id": item_id, "type": "function_call", "status": status, "arguments": arguments,
+                "call_id": call_id, "name": origin.name}  # fmt: skip
+    if origin.namespace:
+        item["namespace"] = origin.namespace
+    return item
 
 
 def _error_fields(raw: Any) -> tuple[str, str]:
@@ -145,6 +179,10 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 self._emitted = True
             else:
                 log.debug("crosswire: arguments delta for an item that is not an open function call")
+        elif kind == "response.custom_tool_call_input.delta":
+            if self._open_key == (self._output_index(data), -1) and self._open_kind == "tool_use":
+                self.sink.tool_input(self._open, _json_string_piece(str(data.get("delta", ""))))
+                self._emitted = True
         elif kind == "response.reasoning_summary_text.delta":
             self._reasoning_text(data, "summary", data.get("summary_index", 0), str(data.get("delta", "")))
         elif kind == "response.reasoning_text.delta":
@@ -379,12 +417,17 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if item.get("id"):
             self._item_index[str(item["id"])] = position
         native = Native(NAME, {"item": item})
-        if itype == "function_call":
+        if itype in ("function_call", "custom_tool_call"):
             self._calls = True
             call_id = str(item.get("call_id") or item.get("id") or f"call_{position}")
-            name = str(item.get("name", ""))
+            name = flat_tool_name(item.get("namespace") or None, str(item.get("name", "")))
             index = self._open_block((position, -1), "tool_use", id=call_id, name=name, native=native)
-            if item.get("arguments"):
+            if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
+                self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
+                if item.get("input"):
+                    self.sink.tool_input(index, _json_string_piece(str(item["input"])))
+                    self._emitted = True
+            elif item.get("arguments"):
                 self.sink.tool_input(index, str(item["arguments"]))
                 self._emitted = True
         elif itype == "web_search_call":
@@ -415,8 +458,11 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             if itype == "function_call":
                 if not self._emitted and item.get("arguments"):
                     self.sink.tool_input(self._open, str(item["arguments"]))
-                self._done_native(position, item)
-            elif itype == "web_search_call":
+            elif itype == "custom_tool_call":
+                if not self._emitted and item.get("input"):
+                    self.sink.tool_input(self._open, _json_string_piece(str(item["input"])))
+                self.sink.tool_input(self._open, '"}')
+            if itype == "web_search_call":
                 self._search_done(position, item)
             else:
                 self._done_native(position, item)
@@ -484,7 +530,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 self._done_native(position, item)
                 self._message_done(position, item)
         else:
-            self._item_added({"output_index": position, "item": {**item, "arguments": ""}})
+            empty = {"function_call": {"arguments": ""}, "custom_tool_call": {"input": ""}}.get(itype, {})
+            self._item_added({"output_index": position, "item": {**item, **empty}})
             self._item_done({"output_index": position, "item": item})
 
     def truncated_message(self) -> str:
@@ -573,6 +620,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._skip_separator = False
         self._annotations: list[dict[str, Any]] = []  # of the open text part
         self._call: tuple[str, str] = ("", "")
+        self._origin: ToolOrigin | None = None
         self._data = ""
         self._delta_prefix = b""
         self._skip = -1  # a block dropped (another format's native one)
@@ -651,17 +699,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if kind == "tool_use":
             call_id = id or f"call_{position}"
             self._call = (call_id, name)
+            self._origin = self.options.tool_origins.get(name) or _origin_of(added)
             self._item_id = str(added["id"]) if added and added.get("id") else call_item_id(call_id)
-            item = added or {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": "in_progress",
-                "arguments": "",
-                "call_id": call_id,
-                "name": name,
-            }
+            item = added or call_item(self._item_id, call_id, name, "", "in_progress", self._origin)
             self._set_delta(
-                "response.function_call_arguments.delta",
+                "response.custom_tool_call_input.delta"
+                if item["type"] == "custom_tool_call"
+                else "response.function_call_arguments.delta",
                 b'"item_id":%s,"output_index":%d' % (orjson.dumps(self._item_id), position),
             )
         elif kind == "native":
@@ -723,7 +767,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             return
         if self._kind == "tool_use":
             self._buf.append(fragment)
-            self._delta(fragment)
+            if not (self._origin and self._origin.kind == "custom"):  # a custom call's text is whole at the end
+                self._delta(fragment)
         elif self._kind == "web_search" and self._search is not None:
             self._search["input"].append(fragment)
 
@@ -911,20 +956,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             return
         item: dict[str, Any]
         if kind == "tool_use":
-            if not text:  # a call without arguments still has an (empty) object of them
-                text = "{}"
-                self._delta(text)
             call_id, name = self._call
             ids = {"item_id": self._item_id, "output_index": self._position}
-            self._event("response.function_call_arguments.done", {**ids, "name": name, "arguments": text})
-            item = {
-                "id": self._item_id,
-                "type": "function_call",
-                "status": status,
-                "arguments": text,
-                "call_id": call_id,
-                "name": name,
-            }
+            custom = self._origin is not None and self._origin.kind == "custom"
+            if not text and not custom:  # a call without arguments still has an (empty) object of them
+                text = "{}"
+                self._delta(text)
+            item = call_item(self._item_id, call_id, name, text, status, self._origin)
+            if custom:
+                self._delta(item["input"])
+                self._event("response.custom_tool_call_input.done", {**ids, "input": item["input"]})
+            else:
+                done = {**ids, "name": item["name"], "arguments": text}
+                self._event("response.function_call_arguments.done", done)
         elif kind == "thinking":
             self._buf = [text]
             self._close_summary()
@@ -1015,6 +1059,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         failed = self._response("failed", error={"code": failed_code, "message": message})
         failed["output"] = self._output()
         self._event("response.failed", {"response": failed})
+
+
+def _origin_of(item: dict[str, Any] | None) -> ToolOrigin | None:
+    """How a Responses source's own call item was shaped (namespaced, custom), to write it back so."""
+    if not item or (item.get("type") != "custom_tool_call" and not item.get("namespace")):
+        return None
+    kind = "custom" if item.get("type") == "custom_tool_call" else "function"
+    return ToolOrigin(str(item.get("name", "")), item.get("namespace") or None, kind)
+
+
+def _json_string_piece(text: str) -> str:
+    """A piece of a JSON string's contents (escaped, without quotes): pieces concatenate."""
+    return orjson.dumps(text).decode()[1:-1]
 
 
 def _summary(text: str) -> dict[str, str]:

@@ -16,7 +16,20 @@ from typing import Any
 
 import orjson
 
-from ..events import Block, Citation, Message, Native, Request, SearchResult, Tool, Turn, WebSearch, parse_tool_input
+from ..events import (
+    CUSTOM_TOOL_PARAMETER,
+    Block,
+    Citation,
+    Message,
+    Native,
+    Request,
+    SearchResult,
+    Tool,
+    ToolOrigin,
+    Turn,
+    WebSearch,
+    parse_tool_input,
+)
 from ..options import Options
 from . import openai_responses
 from .base import SEARCH_ID_PREFIXES, Warn, derive_id, extra_fields, merge_native, own_native
@@ -24,11 +37,14 @@ from .body_common import (
     RequestRejected,
     budget_effort,
     data_url,
+    flat_tool_name,
     get,
     json_schema_spec,
     objects,
+    openai_user_id,
     parse_data_url,
     read_function_tool,
+    tool_result_texts,
 )
 from .openai_common import read_error, usage_extras, write_error
 from .openai_responses import (
@@ -37,6 +53,7 @@ from .openai_responses import (
     RESPONSE_FIELDS,
     SUMMARY_SEPARATOR,
     USAGE_FIELDS,
+    call_item,
     call_item_id,
     read_usage,
     response_object,
@@ -56,6 +73,7 @@ _READ_FIELDS = {
     "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "stream", "user",
     "safety_identifier", "parallel_tool_calls", "tools", "tool_choice", "reasoning", "text",
     "previous_response_id", "conversation", "store", "include", "stream_options", "truncation",
+    "prompt_cache_key",
 }  # fmt: skip
 # Server-side state only an openai-responses upstream holds, and only with pass_previous_response_id.
 _STATE_FIELDS = ("previous_response_id", "conversation")
@@ -84,21 +102,22 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         stream=bool(get(body, "stream", bool, "")),
         user=get(body, "user", str, "") or get(body, "safety_identifier", str, ""),
         parallel_tool_calls=get(body, "parallel_tool_calls", bool, ""),
+        prompt_cache_key=get(body, "prompt_cache_key", str, ""),
     )
     _read_state(body, req, options)
     _read_native(body, req)
     instructions = get(body, "instructions", str, "")
     if instructions:
         req.system.append(instructions)
+    _read_reasoning(body, req)
+    _read_text(body, req)  # before the input: its configuration_update items override these
     stateful = any(key in req.native for key in (*_STATE_FIELDS, "prompt"))
     items = get(body, "input", (str, list), "", required=not stateful)
     if isinstance(items, str):
         req.messages.append(Turn("user", [Block("text", text=items)]))
     elif items is not None:
-        _read_input(objects(items, "input"), req, warn)
-    _read_tools(body, req)
-    _read_reasoning(body, req)
-    _read_text(body, req)
+        _read_input(objects(items, "input"), req, options, warn)
+    _read_tools(body, req, options)
     return req
 
 
@@ -156,15 +175,22 @@ def _turn(req: Request, role: str) -> Turn:
     return req.messages[-1]
 
 
-def _read_input(items: list[dict[str, Any]], req: Request, warn: Warn) -> None:
+def _read_input(items: list[dict[str, Any]], req: Request, options: Options, warn: Warn) -> None:
     for i, raw in enumerate(items):
         path = f"input[{i}]"
         kind = get(raw, "type", str, path) or "message"
         if kind == "message":
             _read_message(raw, path, req, warn)
-        elif kind == "function_call":
-            _turn(req, "assistant").content.append(_read_call(raw, path, warn, arguments_required=True))
-        elif kind == "function_call_output":
+        elif kind in ("function_call", "custom_tool_call"):
+            call = _read_call(raw, path, warn, arguments_required=True)
+            _origin(req, get(raw, "namespace", str, path), call.name, kind)
+            call.name = flat_tool_name(get(raw, "namespace", str, path), call.name)
+            _turn(req, "assistant").content.append(call)
+        elif kind == "additional_tools":  # Codex: tools announced inside the conversation
+            _read_tool_list(get(raw, "tools", list, path, required=True), f"{path}.tools", req, options)
+        elif kind == "configuration_update":  # Codex: request settings changed inside the conversation
+            _read_configuration_update(raw, path, req, warn)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             result = Block("tool_result", id=get(raw, "call_id", str, path, required=True))
             output = get(raw, "output", (str, list), path, required=True)
             if isinstance(output, str):
@@ -201,6 +227,21 @@ def _search_blocks(item: dict[str, Any]) -> list[Block]:
     return [search, result]
 
 
+def _read_configuration_update(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
+    """The settings a ``configuration_update`` item carries apply to the request (a later one wins)."""
+    for key, value in raw.items():
+        if key in ("type", "id"):
+            continue
+        if key == "reasoning" and isinstance(value, dict) and set(value) <= {"effort", "summary", "context"}:
+            effort = get(value, "effort", str, f"{path}.reasoning")
+            if effort is not None:
+                req.reasoning_effort = effort
+        elif key == "text" and isinstance(value, dict) and set(value) <= {"verbosity"}:
+            req.verbosity = get(value, "verbosity", str, f"{path}.text")
+        else:
+            warn(f"{path}: configuration_update setting {key!r} has no equivalent: dropped")
+
+
 def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
     role = get(raw, "role", str, path, required=True)
     content = get(raw, "content", (str, list), path, required=True)
@@ -211,9 +252,10 @@ def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> N
     if role in ("system", "developer"):
         if any(b.kind != "text" for b in blocks):
             raise RequestRejected(f"{path}.content: a {role} message may only hold text", f"{path}.content")
-        if req.messages:
-            warn(f"{path}: a {role} message after the conversation started was folded into the system prompt")
-        req.system.extend(b.text for b in blocks)  # several text parts stay several system texts
+        if req.messages:  # an instruction inside the conversation stays where it is
+            req.messages.append(Turn("system", blocks))
+        else:
+            req.system.extend(b.text for b in blocks)  # several text parts stay several system texts
     elif role == "user":
         _turn(req, "user").content.extend(blocks)
     elif role == "assistant":
@@ -268,22 +310,60 @@ def _reasoning(raw: dict[str, Any], path: str) -> Block:
     return Block("thinking", text=text, signature=encrypted, id=get(raw, "id", str, path) or "")
 
 
-def _read_tools(body: dict[str, Any], req: Request) -> None:
-    for i, raw in enumerate(objects(get(body, "tools", list, "") or [], "tools")):
-        path = f"tools[{i}]"
-        kind = get(raw, "type", str, path, required=True)
+def _origin(req: Request, namespace: str | None, name: str, kind: str) -> None:
+    """Remember a tool that reaches the upstream under another name or shape."""
+    custom = kind in ("custom", "custom_tool_call")
+    if namespace or custom:
+        origin = ToolOrigin(name, namespace, "custom" if custom else "function")
+        req.tool_origins[flat_tool_name(namespace, name)] = origin
+
+
+def _custom_tool(raw: dict[str, Any], path: str, namespace: str | None) -> Tool:
+    """A freeform tool as a function taking its raw text in one string parameter."""
+    name = get(raw, "name", str, path, required=True)
+    description = get(raw, "description", str, path) or ""
+    fmt = get(raw, "format", dict, path) or {}
+    text = "The raw text input of the tool."
+    if fmt.get("type") == "grammar" and isinstance(fmt.get("definition"), str):
+        text += f" It must match this {fmt.get('syntax', '')} grammar:\n{fmt['definition']}"
+    schema = {"type": "object", "properties": {CUSTOM_TOOL_PARAMETER: {"type": "string", "description": text}}}
+    schema["required"] = [CUSTOM_TOOL_PARAMETER]
+    return Tool(name=flat_tool_name(namespace, name), description=description or None, parameters=schema)
+
+
+def _read_tool_list(tools: list[Any], path: str, req: Request, options: Options, namespace: str | None = None) -> None:
+    for i, raw in enumerate(objects(tools, path)):
+        where = f"{path}[{i}]"
+        kind = get(raw, "type", str, where, required=True)
         if kind == "function":
-            req.tools.append(read_function_tool(raw, path))
-            continue
-        req.native.setdefault("tools", []).append(raw)  # as it was, for a Responses upstream
-        if kind in WEB_SEARCH_TOOLS:  # an anthropic upstream runs its own
-            req.web_search = _read_web_search(raw, path)
-            continue
-        name = raw.get("name") or raw.get("server_label")
-        label = f"{kind!r} ({name!r})" if isinstance(name, str) else repr(kind)
-        req.foreign.append(
-            (path, f"{path}: the built-in tool {label} can only run on an openai-responses upstream", True)
-        )
+            tool = read_function_tool(raw, where)
+            _origin(req, namespace, tool.name, kind)
+            tool.name = flat_tool_name(namespace, tool.name)
+            req.tools.append(tool)
+        elif kind == "custom":
+            tool = _custom_tool(raw, where, namespace)
+            _origin(req, namespace, get(raw, "name", str, where, required=True), kind)
+            req.tools.append(tool)
+        elif kind == "namespace" and namespace is None:
+            inner = get(raw, "name", str, where, required=True)
+            _read_tool_list(get(raw, "tools", list, where, required=True), f"{where}.tools", req, options, inner)
+        elif kind in WEB_SEARCH_TOOLS:  # an anthropic upstream runs its own; for others, the writer says
+            req.native.setdefault("tools", []).append(raw)  # as it was, for a Responses upstream
+            req.web_search = _read_web_search(raw, where)
+        else:
+            req.native.setdefault("tools", []).append(raw)
+            name = raw.get("name") or raw.get("server_label")
+            label = f"{kind!r} ({name!r})" if isinstance(name, str) else repr(kind)
+            if options.hosted_tools == "reject":
+                message = f"{where}: the hosted tool {label} can only run on an openai-responses upstream"
+                req.foreign.append((where, message + " (the route has hosted_tools = 'reject')", True))
+            else:
+                message = f"{where}: the hosted tool {label} can only run on an openai-responses upstream: dropped"
+                req.foreign.append((where, message, False))
+
+
+def _read_tools(body: dict[str, Any], req: Request, options: Options) -> None:
+    _read_tool_list(get(body, "tools", list, "") or [], "tools", req, options)
     choice = body.get("tool_choice")
     if choice is None:
         return
@@ -341,9 +421,7 @@ def _read_text(body: dict[str, Any], req: Request) -> None:
     text = get(body, "text", dict, "")
     if text is None:
         return
-    if text.get("verbosity") is not None:
-        req.native["text"] = {"verbosity": text["verbosity"]}
-        req.foreign.append(("text.verbosity", "text.verbosity has no equivalent: dropped", False))
+    req.verbosity = get(text, "verbosity", str, "text")
     fmt = get(text, "format", dict, "text")
     if fmt is None:
         return
@@ -415,8 +493,12 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         out["text"] = {"format": {"type": "json_object"}}
     elif rf:
         out["text"] = {"format": {"type": "json_schema", **json_schema_spec(rf)}}
+    if req.verbosity is not None:
+        out.setdefault("text", {})["verbosity"] = req.verbosity
+    if req.prompt_cache_key is not None:
+        out["prompt_cache_key"] = req.prompt_cache_key
     if req.user is not None:
-        out["user"] = req.user
+        out["user"] = openai_user_id(req.user, warn)
     # crosswire is stateless: nothing is stored, and reasoning comes back encrypted (the signature)
     out["store"] = False
     if effort is not None and effort != "none":
@@ -451,6 +533,9 @@ def _write_input(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
     for turn in turns:
         if turn.role == "assistant":
             _write_assistant(turn.content, items, warn)
+        elif turn.role == "system":  # an instruction inside the conversation: a developer item, in place
+            text = "".join(b.text for b in turn.content)
+            items.append({"type": "message", "role": "developer", "content": text})
         else:
             _write_user(turn.content, items, warn)
     return items
@@ -466,13 +551,13 @@ def _write_user(blocks: list[Block], items: list[dict[str, Any]], warn: Warn) ->
         if block.kind != "tool_result":
             rest.append(_write_part(block))
             continue
-        parts = [_write_part(b) for b in block.content]
+        texts = iter(tool_result_texts(block, warn))  # the error prefix, if any, is in the first
+        parts = [_write_part(b) if b.kind != "text" else {"type": "input_text", "text": next(texts, b.text)}
+                 for b in block.content] or [{"type": "input_text", "text": t} for t in texts]  # fmt: skip
         output: str | list[dict[str, Any]] = (
             "".join(p["text"] for p in parts) if all(p["type"] == "input_text" for p in parts) else parts
         )
         items.append({"type": "function_call_output", "call_id": block.id, "output": output})
-        if block.is_error:
-            warn("tool_result is_error has no openai-responses equivalent: dropped")
     if rest:
         plain = len(rest) == 1 and rest[0]["type"] == "input_text"
         items.append({"type": "message", "role": "user", "content": rest[0]["text"] if plain else rest})
@@ -505,14 +590,13 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
             items.append({"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments})
         elif block.kind == "thinking":
-            if not block.signature and not block.id.startswith("rs_"):
-                warn("thinking without encrypted content cannot be sent to openai-responses: dropped")
+            # A reasoning item needs its own rs_ id (the API requires one); an invented one names
+            # an item the API never made (with store: false it looks the id up and fails).
+            if not block.id.startswith("rs_"):
+                warn("thinking without its openai-responses reasoning item id cannot be sent back: dropped")
                 continue
-            item: dict[str, Any] = {
-                "type": "reasoning",
-                "id": block.id or f"rs_crosswire_{len(items)}",
-                "summary": [{"type": "summary_text", "text": block.text}] if block.text else [],
-            }
+            item: dict[str, Any] = {"type": "reasoning", "id": block.id}
+            item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
             if block.signature:
                 item["encrypted_content"] = block.signature
             items.append(item)
@@ -521,15 +605,7 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
         elif block.kind == "web_search_result":
             pass  # written with its search (a Responses client's item), or dropped with it
         elif block.kind == "redacted_thinking":
-            # only ever an Anthropic upstream's, which the marker brings back to it
-            items.append(
-                {
-                    "type": "reasoning",
-                    "id": f"rs_crosswire_{len(items)}",
-                    "summary": [],
-                    "encrypted_content": REDACTED_PREFIX + block.data,
-                }
-            )
+            warn("redacted_thinking cannot be sent to openai-responses (it has no reasoning item id): dropped")
         else:
             warn(f"{block.kind} in an assistant message has no openai-responses equivalent: dropped")
     flush()
@@ -545,7 +621,16 @@ def _write_native(block: Block, items: list[dict[str, Any]], warn: Warn) -> None
 
 
 def _read_call(item: dict[str, Any], path: str, warn: Warn, arguments_required: bool) -> Block:
-    """A ``function_call`` item: its ``call_id`` (never the fc_ item id) is the tool id."""
+    """A ``function_call`` item: its ``call_id`` (never the fc_ item id) is the tool id. A
+    ``custom_tool_call``'s raw text input becomes the one string parameter of its function."""
+    if item.get("type") == "custom_tool_call":
+        text = get(item, "input", str, path, required=True)
+        return Block(
+            "tool_use",
+            id=get(item, "call_id", str, path, required=True),
+            name=get(item, "name", str, path, required=True),
+            input={CUSTOM_TOOL_PARAMETER: text},
+        )
     arguments = get(item, "arguments", str, path, required=arguments_required) or ""
     call = Block(
         "tool_use",
@@ -591,9 +676,11 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
         if kind == "message":
             blocks = _message_blocks(item, path, warn)
             refused |= any(b.kind == "refusal" for b in blocks)
-        elif kind == "function_call":
+        elif kind in ("function_call", "custom_tool_call"):
             calls = True
-            blocks = [_read_call(item, path, warn, arguments_required=False)]
+            call = _read_call(item, path, warn, arguments_required=False)
+            call.name = flat_tool_name(get(item, "namespace", str, path), call.name)  # as the request named it
+            blocks = [call]
         elif kind == "reasoning":
             block = _reasoning(item, path)
             block.id = ""  # an item name of this response, not a part of the answer
@@ -701,14 +788,8 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
         item: dict[str, Any] | None = None
         if block.kind == "tool_use":
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
-            item = {
-                "id": call_item_id(block.id),
-                "type": "function_call",
-                "status": "completed",
-                "arguments": arguments or "{}",
-                "call_id": block.id,
-                "name": block.name,
-            }
+            origin = options.tool_origins.get(block.name)
+            item = call_item(call_item_id(block.id), block.id, block.name, arguments or "{}", "completed", origin)
         elif block.kind == "thinking":
             item = {"id": f"rs_{stem}_{position}", "type": "reasoning"}
             item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
