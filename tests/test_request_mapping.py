@@ -367,7 +367,7 @@ def test_server_tools_are_dropped_with_a_warning() -> None:
     tools = [{"type": "web_search_20250305", "name": "web_search"}, {"name": "f", "input_schema": SCHEMA}]
     out = a2o({"messages": [USER_HI], "tools": tools})
     assert [t["function"]["name"] for t in out.body["tools"]] == ["f"]
-    assert any("hosted web search" in w and "openai-chat" in w for w in out.warnings)
+    assert any("hosted tool 'web_search'" in w and "openai-chat" in w for w in out.warnings)
 
 
 TOOL_A = {"name": "f", "input_schema": SCHEMA}

@@ -319,7 +319,7 @@ def test_a_responses_search_tool_reaches_an_anthropic_upstream() -> None:
 def test_a_search_tool_is_dropped_for_a_chat_upstream_and_kept_for_its_own(source: str, body: dict[str, Any]) -> None:
     out = convert_request(source, "openai-chat", body, Options())
     check_openai_request(out.body)
-    assert "tools" not in out.body and any("hosted web search tool" in w for w in out.warnings)
+    assert "tools" not in out.body and any("hosted tool 'web_search'" in w for w in out.warnings)
     same = convert_request(source, source, body, Options())
     assert same.body["tools"] == body["tools"] and same.warnings == []
 

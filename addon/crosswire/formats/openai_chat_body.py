@@ -47,7 +47,7 @@ NAME = "openai-chat"
 
 MAX_STOP = 4  # the API accepts at most four stop sequences
 WEB_SEARCH_TOOL_DROPPED = (
-    "the hosted web search tool has no equivalent in openai-chat: dropped (the model answers without it)"
+    "the hosted tool 'web_search' has no equivalent in openai-chat: dropped (the model answers without it)"
 )
 
 # The fields of a completion, its first choice and that choice's message the canonical model holds.
@@ -326,7 +326,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             out["parallel_tool_calls"] = req.parallel_tool_calls
     if req.web_search is not None:
         if options.hosted_tools == "reject":
-            message = "tools: the hosted web search tool can only run on an anthropic or openai-responses upstream"
+            message = "tools: the hosted tool 'web_search' can only run on an anthropic or openai-responses upstream"
             raise RequestRejected(message + " (the route has hosted_tools = 'reject')", "tools")
         warn(WEB_SEARCH_TOOL_DROPPED)
     if req.reasoning_effort is not None:
