@@ -271,3 +271,53 @@ def test_adapter_records_both_sides_within_the_limit() -> None:
 def test_identity_adapter_passes_bytes_through() -> None:
     ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
     assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"
+
+
+# --- the summary (crosswire_summary) ---------------------------------------------------------------
+
+
+def _streamed(addon: Crosswire, f: http.HTTPFlow, chunks: list[bytes]) -> None:
+    """The upstream's SSE answer through the hooks, chunk by chunk, as mitmproxy streams it."""
+    addon.request(f)
+    f.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+    addon.responseheaders(f)
+    assert callable(f.response.stream)
+    for chunk in chunks:
+        f.response.stream(chunk)
+
+
+def test_the_summary_counts_each_flow_by_how_it_ended(addon: Crosswire, tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, crosswire_route=[ROUTE], crosswire_summary=str(path))
+        whole = client_flow(body=orjson.dumps({**CHAT_BODY, "stream": False}))
+        addon.request(whole)
+        upstream_answer(whole, orjson.dumps(anthropic_message("Hi.")), "application/json")
+        addon.responseheaders(whole)
+        addon.response(whole)  # usage 30 in, 12 out
+        complete = client_flow()
+        _streamed(addon, complete, [STREAM, b""])
+        complete.error = tflow.terr("client disconnected")  # it hung up after the end: no failure
+        addon.error(complete)
+        cut = client_flow()
+        _streamed(addon, cut, [STREAM[: len(STREAM) // 2]])
+        cut.error = tflow.terr("server disconnected")
+        addon.error(cut)
+        rejected = client_flow(body=b"{not json")
+        addon.request(rejected)
+        addon.response(rejected)
+        addon.done()
+    group, unreadable = orjson.loads(path.read_bytes())["routes"]
+    assert (group["model"], group["requests"], group["errors"]) == ("gpt-4o", 3, {"error mid-stream": 1})
+    assert (unreadable["model"], unreadable["errors"]) == ("", {"400 (answered by crosswire)": 1})
+    # what the upstream reported: the whole body (30 in, 12 out), the complete stream (25 in, 15 out) and
+    # the cut one's message_start (25 in, 1 out)
+    assert (group["input_tokens"], group["output_tokens"]) == (30 + 25 + 25, 12 + 15 + 1)
+    assert group["timed_streams"] == 2
+
+
+def test_no_summary_is_kept_without_the_option(addon: Crosswire) -> None:
+    f = client_flow()
+    _streamed(addon, f, [STREAM, b""])
+    addon.response(f)
+    assert addon.summary is None

@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 from mitmproxy import ctx, exceptions, http
 
-from . import bodies, contentview, formats
+from . import bodies, contentview, formats, stats
 from .convert import StreamConverter
-from .events import ToolOrigin
+from .events import ToolOrigin, Usage
 from .options import THINKING_MODES, Options
 from .routes import CREDENTIAL_HEADERS, ConfigError, Route, find_route, load_routes
 
@@ -128,6 +128,7 @@ class StreamAdapter:
         self.client = _Tape(record_limit)
         self.ended = False
         self.failed: str | None = None
+        self.first_token_at: float | None = None  # when the first content passed (identity: the first bytes)
         self._decoder: _Decoder | None = None
         self._decoder_error = ""
         if converter is not None:
@@ -142,6 +143,8 @@ class StreamAdapter:
             if self.converter is None:
                 self.upstream.add(data)
                 out = data
+                if data and self.first_token_at is None:
+                    self.first_token_at = time.time()
             else:
                 out = self._convert(data)
         except Exception as exc:  # any failure becomes an error frame for the client, never a dropped connection
@@ -172,7 +175,10 @@ class StreamAdapter:
             self.undecoded.add(data)
             return self._fail(f"upstream stream could not be decoded ({self._decoder.encoding}): {exc}")
         self.upstream.add(plain)
-        return conv.feed(plain)
+        out = conv.feed(plain)
+        if self.first_token_at is None and conv.content_started:
+            self.first_token_at = time.time()
+        return out
 
     def _fail(self, message: str) -> bytes:
         already = self.failed is not None
@@ -197,6 +203,8 @@ class _Live:
     adapter: StreamAdapter | None = None
     upstream_head: tuple[int, str, str, http.Headers] | None = None  # status, reason, version, headers
     answered_locally: bool = False
+    model: str = ""  # as sent upstream, for the summary
+    usage: Usage | None = None  # of a whole (not streamed) answer, as its conversion read it
     tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)  # from the request conversion
 
     def options(self, resp: http.Response) -> Options:
@@ -297,8 +305,9 @@ def _is_sse(headers: http.Headers) -> bool:
 
 def convert_body(
     route: Route, status: int, headers: http.Headers, body: bytes, options: Options
-) -> tuple[int, http.Headers, bytes, list[str]]:
-    """A whole upstream answer (decoded body) -> what the client gets: status, headers, body, warnings.
+) -> tuple[int, http.Headers, bytes, list[str], Usage]:
+    """A whole upstream answer (decoded body) -> what the client gets: status, headers, body, warnings,
+    and the canonical usage the upstream reported.
 
     The live response hook and :func:`reconvert` both go through here (and an SSE body through the
     same :class:`StreamConverter` the live stream used), so a recording converts to the same bytes.
@@ -310,14 +319,16 @@ def convert_body(
         elif _is_sse(headers):
             stream = StreamConverter(src, dst, options)
             out = stream.feed(body) + stream.close()
-            return status, _client_headers(route, headers, "text/event-stream"), out, list(stream.warnings)
+            headers = _client_headers(route, headers, "text/event-stream")
+            return status, headers, out, list(stream.warnings), dict(stream.usage)
         else:
             conv = bodies.convert_response(src, dst, body, options)
     except Exception as exc:
         log.exception("crosswire: could not convert the %s response", src)
         conv = bodies.error_body(dst, "api_error", f"crosswire could not convert the upstream {src} response: {exc}")
         conv.status = 502
-    return conv.status, _client_headers(route, headers, "application/json"), orjson.dumps(conv.body), conv.warnings
+    headers = _client_headers(route, headers, "application/json")
+    return conv.status, headers, orjson.dumps(conv.body), conv.warnings, conv.usage
 
 
 class Crosswire:
@@ -326,6 +337,7 @@ class Crosswire:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.record_limit = DEFAULT_RECORD_LIMIT
+        self.summary: stats.Summary | None = None  # kept only when crosswire_summary names a file
         self._live: dict[str, _Live] = {}
 
     def load(self, loader: Any) -> None:
@@ -355,6 +367,13 @@ class Crosswire:
             "0 keeps none. Longer bodies are cut and marked truncated.",
         )
         loader.add_option("crosswire_debug", bool, False, "Log every converted flow and its warnings.")
+        loader.add_option(
+            "crosswire_summary",
+            str,
+            "",
+            "Keep usage per route and model (requests, errors by status, tokens, time to first token, warnings) "
+            "and write it to this JSON file when mitmproxy exits (crosswire run and proxy print it).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not any(name.startswith("crosswire_") for name in updated):
@@ -363,6 +382,8 @@ class Crosswire:
         if opts.crosswire_record_limit < 0:
             raise exceptions.OptionsError("crosswire_record_limit: must be 0 or a positive number of bytes")
         self.record_limit = opts.crosswire_record_limit
+        if "crosswire_summary" in updated:
+            self.summary = stats.Summary() if opts.crosswire_summary else None
         try:
             self.routes = load_routes(
                 opts.crosswire_config, list(opts.crosswire_route), thinking=opts.crosswire_thinking
@@ -394,6 +415,8 @@ class Crosswire:
         live = _Live(route, flow, client_request, _include_usage(route, body))
         self._live[flow.id] = live
         upstream_model, upstream_stream = "", False
+        if route.identity and self.summary is not None:
+            live.model = stats.request_model(body)
         if not route.identity:
             try:
                 conv = bodies.convert_request(
@@ -409,6 +432,7 @@ class Crosswire:
             live.warn(conv.warnings)
             live.tool_origins = conv.tool_origins
             upstream_model, upstream_stream = conv.model, conv.stream
+            live.model = conv.model
             req.headers.pop("content-encoding", None)
             req.content = orjson.dumps(conv.body)
             req.headers["content-type"] = "application/json"
@@ -485,7 +509,7 @@ class Crosswire:
         else:
             upstream_body, truncated = resp.get_content(strict=False) or b"", False
             if not route.identity:
-                status, headers, body, warnings = convert_body(
+                status, headers, body, warnings, live.usage = convert_body(
                     route, resp.status_code, resp.headers, upstream_body, live.options(resp)
                 )
                 resp.status_code, resp.headers, resp.raw_content = status, headers, body
@@ -518,6 +542,8 @@ class Crosswire:
 
     def done(self) -> None:
         contentview.unregister()
+        if self.summary is not None:
+            stats.write(ctx.options.crosswire_summary, self.summary)
         # Flows still in flight are written by the Save addon at shutdown: no key may be in them.
         for live in self._live.values():
             redact(live.route, live.flow.request.headers)
@@ -570,6 +596,40 @@ class Crosswire:
             " (answered by crosswire)" if live.answered_locally else ""
         )
         self._debug("%s", flow.comment)  # the comment names the route already
+        if self.summary is not None:
+            self.summary.add(_flow_stats(flow, live, upstream))
+
+
+def _flow_stats(flow: http.HTTPFlow, live: _Live, upstream: dict[str, Any] | None) -> stats.FlowStats:
+    """What the summary keeps of a finished flow, from what the conversion already read."""
+    adapter, route = live.adapter, live.route
+    if live.answered_locally:
+        status: int | None = flow.response.status_code if flow.response else None
+    else:
+        status = upstream["status_code"] if upstream else None
+    stream_failed = False
+    if adapter is not None:
+        conv = adapter.converter
+        # a client that hangs up after the whole answer (its SDK saw the end) is no failure of the stream
+        cut = flow.error is not None and not (conv is not None and conv.complete)
+        stream_failed = bool(adapter.failed) or (conv is not None and conv.errored) or cut
+    usage: Usage = {}
+    if adapter is not None and adapter.converter is not None:
+        usage = adapter.converter.usage
+    elif live.usage is not None:
+        usage = live.usage
+    elif route.identity and upstream and status is not None and status < 400:  # passed unchanged: read it once
+        usage = stats.upstream_usage(route.upstream_format, upstream["body"], streamed=adapter is not None)
+    started = live.client_request.timestamp_end
+    ttft = adapter.first_token_at - started if adapter and adapter.first_token_at and started else None
+    return stats.FlowStats(
+        route=route.name,
+        model=live.model,
+        error=stats.error_key(status, answered_locally=live.answered_locally, stream_failed=stream_failed),
+        usage=dict(usage),
+        ttft=ttft,
+        warnings=list(live.warnings),
+    )
 
 
 def reconvert(flow: http.HTTPFlow, routes: list[Route]) -> bool:
@@ -602,7 +662,7 @@ def reconvert(flow: http.HTTPFlow, routes: list[Route]) -> bool:
     options = route.options(
         created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content), tool_origins=origins
     )
-    status, out_headers, body, warnings = convert_body(route, up["status_code"], headers, up["body"], options)
+    status, out_headers, body, warnings, _ = convert_body(route, up["status_code"], headers, up["body"], options)
     flow.response.status_code = status
     flow.response.headers = out_headers
     flow.response.raw_content = body

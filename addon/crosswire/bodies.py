@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from . import errors
-from .events import ERROR_STATUS, ApiError, Request, ToolOrigin
+from .events import ERROR_STATUS, ApiError, Request, ToolOrigin, Usage
 from .formats import FORMATS, Format
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
@@ -30,6 +30,7 @@ __all__ = [
     "error_body",
     "error_status",
     "read_error",
+    "response_usage",
 ]
 
 log = logging.getLogger("crosswire")
@@ -51,6 +52,7 @@ class Converted:
     stream: bool = False
     # a request's flattened tool names (see events.ToolOrigin): the answer needs them back
     tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)
+    usage: Usage = field(default_factory=dict)  # a converted response's usage, as the source reported it
 
 
 def _format(name: str) -> Format:
@@ -154,7 +156,7 @@ def convert_response(source: str, target: str, body: bytes | dict[str, Any], opt
         error = ApiError("api_error", f"crosswire could not convert the upstream {source} response: {text}")
         out, status = writer.write_error(error, 502)
         return Converted(out, warnings, status)
-    return Converted(out, warnings)
+    return Converted(out, warnings, usage=dict(message.usage))
 
 
 def convert_error(source: str, target: str, body: bytes | dict[str, Any], status: int, options: Options) -> Converted:
@@ -192,6 +194,17 @@ def _read_error(reader: Format, body: bytes | dict[str, Any], status: int) -> Ap
     else:
         text = readable_text(orjson.dumps(body) if isinstance(body, dict) else body)
     return ApiError(kind, f"upstream returned HTTP {status}: {text}" if text else f"upstream returned HTTP {status}")
+
+
+def response_usage(source: str, body: bytes | dict[str, Any]) -> Usage:
+    """The canonical usage of a whole ``source`` response; empty when it cannot be read."""
+    try:
+        data = _json(body)
+        if isinstance(data, dict):
+            return dict(_format(source).read_response(data, Options(), lambda message: None).usage)
+    except Exception:  # a body the client got as it was: its usage is simply unknown
+        log.debug("crosswire: no usage in the %s response", source, exc_info=True)
+    return {}
 
 
 def error_status(source: str, body: bytes | dict[str, Any]) -> int | None:

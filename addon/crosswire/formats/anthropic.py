@@ -353,7 +353,6 @@ class AnthropicStreamWriter(base.StreamWriter):
 
     def __init__(self, options: Options, warn: Warn = base._ignore) -> None:
         super().__init__(options, warn)
-        self._usage: Usage = {}
         self._stop: tuple[str, str | None] | None = None
         self._text_index = -1
         self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
@@ -371,7 +370,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         message: dict[str, Any] = {
             "id": base.derive_id(id, "msg_"),
             "type": "message",
@@ -486,7 +485,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         self.out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % self._out)
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = (reason, sequence)
@@ -504,7 +503,7 @@ class AnthropicStreamWriter(base.StreamWriter):
         payload: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": reason, "stop_sequence": sequence},
-            "usage": {"output_tokens": 0, **write_usage(self._usage)},
+            "usage": {"output_tokens": 0, **write_usage(self.reported_usage)},
         }
         if self._end:
             merge_native(payload, self._end)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..events import Native, StreamSink
+from ..events import Native, StreamSink, Usage
 from ..options import Options
 
 log = logging.getLogger("crosswire")
@@ -119,7 +119,7 @@ class StreamReader:
         # The block lifecycle every reader shares: one canonical block open at a time, numbered in order.
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_kind = ""
-        self._blocks = 0
+        self.blocks = 0  # content blocks started so far (public: the addon times the first content by it)
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
@@ -130,8 +130,8 @@ class StreamReader:
     ) -> int:
         """Close the open block and open the next one; its canonical index."""
         self._close_block()
-        index = self._open = self._blocks
-        self._blocks += 1
+        index = self._open = self.blocks
+        self.blocks += 1
         self._open_kind = kind
         self.sink.block_start(index, kind, id=id, name=name, data=data, native=native)
         return index
@@ -176,7 +176,7 @@ class StreamWriter(StreamSink):
     """Canonical events in, this format's SSE bytes out (appended to ``out``).
 
     ``format`` is the writer's format name: a :class:`Native` carrier of that format is written
-    back (:meth:`own`), any other is dropped with its warning (:meth:`drop`).
+    back, any other is dropped with its warning (:meth:`own` says which).
     """
 
     format = ""
@@ -185,6 +185,7 @@ class StreamWriter(StreamSink):
         self.options = options
         self.warn = warn
         self.out: list[bytes] = []
+        self.reported_usage: Usage = {}  # what the source reported so far (message_start, usage): later wins
         self.finished = False  # an end or an error was written: nothing more is
         self.errored = False
         self._started = False  # message_start written

@@ -262,7 +262,6 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
         self._content_prefix = b""  # the same, followed by `{"content":`
         self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
-        self._usage: Usage = {}
         self._kinds: dict[int, str] = {}
         self._refusals: set[int] = set()  # indexes of refusal blocks (written as delta.refusal)
         self._tool_index: dict[int, int] = {}
@@ -279,7 +278,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
     ) -> None:
         if self._prefix:
             return
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         stamp = self.options.created or created or int(time.time())
         own = dict(self.own(native) or {})
         self._head = (
@@ -396,7 +395,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             merge_native(self._usage_extras, own["usage"])
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         if self._finish_sent:
@@ -411,7 +410,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if not self._finish_sent:
             self.stop("end_turn")
         if self.options.include_usage:
-            usage = merge_native(write_usage(self._usage), self._usage_extras)
+            usage = merge_native(write_usage(self.reported_usage), self._usage_extras)
             self.out.append(b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(usage) + b"}\n\n")
         self.out.append(b"data: [DONE]\n\n")
 

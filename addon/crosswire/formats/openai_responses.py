@@ -592,7 +592,6 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._base = ""  # the response id without its prefix: the stem of the item ids
         self._model = ""
         self._created = 0
-        self._usage: Usage = {}
         self._stop: str | None = None
         self._items: list[bytes] = []  # finished output items, serialized, for the final response
         self._refused_in_band = False
@@ -650,7 +649,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         if self._started:
             return
         self._started = True
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
         own = self.own(native)
         if own:
             self._extras = dict(own.get("response") or {})
@@ -1013,7 +1012,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     # -- end
 
     def usage(self, usage: Usage) -> None:
-        self._usage.update(usage)
+        self.reported_usage.update(usage)
 
     def stop(self, reason: str, sequence: str | None = None) -> None:
         self._stop = reason
@@ -1042,7 +1041,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             status,
             incomplete_details={"reason": incomplete} if incomplete else None,
             output=output,
-            usage=write_usage(self._usage),
+            usage=write_usage(self.reported_usage),
         )
         merge_native(response, self._final)
         self._event("response.incomplete" if incomplete else "response.completed", {"response": response})
