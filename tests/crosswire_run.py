@@ -50,7 +50,12 @@ class RunningCrosswire:
 
 
 def start_crosswire_run(
-    tmp: Path, run_args: list[str], tool: list[str], env: dict[str, str] | None = None, command: str = "run"
+    tmp: Path,
+    run_args: list[str],
+    tool: list[str],
+    env: dict[str, str] | None = None,
+    command: str = "run",
+    cwd: Path | None = None,
 ) -> RunningCrosswire:
     """``crosswire run RUN_ARGS -- TOOL`` (or ``crosswire proxy RUN_ARGS``) started, stdout and stderr piped."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -66,6 +71,7 @@ def start_crosswire_run(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {}), name: value},
+        cwd=cwd,
     )
     return RunningCrosswire(proc, tmp, marker)
 
@@ -88,10 +94,15 @@ def finished(run: RunningCrosswire, timeout: float = 120) -> RunResult:
 
 
 def crosswire_run(
-    tmp: Path, run_args: list[str], tool: list[str], env: dict[str, str] | None = None, timeout: float = 120
+    tmp: Path,
+    run_args: list[str],
+    tool: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> RunResult:
     """Run ``crosswire run RUN_ARGS -- TOOL`` to its end."""
-    return finished(start_crosswire_run(tmp, run_args, tool, env), timeout)
+    return finished(start_crosswire_run(tmp, run_args, tool, env, cwd=cwd), timeout)
 
 
 def _wait_gone(marker: str, timeout: float = 10) -> list[int]:
