@@ -105,6 +105,7 @@ def convert_request(
                 if fatal:
                     raise RequestRejected(message, param)
                 warn(message)
+            request.native = {}
         _fit_upstream_model(request, options, warn)
         out = writer.write_request(request, options, warn)
     except RequestRejected:

@@ -40,7 +40,7 @@ class StreamConverter:
         self.source, self.target, self.options = source, target, options
         self.warnings: list[str] = []
         self._decoder = SSEDecoder(max_frame)
-        self._writer = formats.get(target).stream_writer(options)
+        self._writer = formats.get(target).stream_writer(options, self._warn)
         self._reader = formats.get(source).stream_reader(self._writer, self._warn)
         self._closed = False
 
