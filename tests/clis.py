@@ -110,21 +110,28 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) ->
     return Run(p.returncode, p.stdout, p.stderr, time.monotonic() - start)
 
 
-def claude(tmp: Path, prompt: str, env: dict[str, str], *args: str) -> Run:
-    """``claude -p PROMPT --output-format json`` with a throwaway HOME and telemetry off."""
-    home, work = tmp / "home", tmp / "work"
+def claude_env(tmp: Path) -> dict[str, str]:
+    """Claude Code's environment: a throwaway HOME, telemetry and updates off, a dummy key."""
+    home = tmp / "home"
     home.mkdir(exist_ok=True)
-    work.mkdir(exist_ok=True)
-    full = {
+    (tmp / "work").mkdir(exist_ok=True)
+    return {
         **base_env(home),
         "ANTHROPIC_API_KEY": CLIENT_KEY_CLAUDE,
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_ERROR_REPORTING": "1",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        **env,
     }
-    return run([str(cli("claude")), "-p", prompt, "--output-format", "json", *args], full, work)
+
+
+def claude_command(prompt: str, *args: str) -> list[str]:
+    return [str(cli("claude")), "-p", prompt, "--output-format", "json", *args]
+
+
+def claude(tmp: Path, prompt: str, env: dict[str, str], *args: str) -> Run:
+    """``claude -p PROMPT --output-format json`` with a throwaway HOME and telemetry off."""
+    return run(claude_command(prompt, *args), {**claude_env(tmp), **env}, tmp / "work")
 
 
 def codex(tmp: Path, prompt: str, env: dict[str, str], config: str = "", *args: str) -> Run:

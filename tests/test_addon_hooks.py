@@ -334,3 +334,53 @@ def test_the_carrier_sends_only_to_the_routes_upstream(addon: Crosswire) -> None
     send(addon, ok)
     addon._carrier.update([ok])
     assert ok.response is None and ok.request.headers["x-api-key"] == AKEY
+
+
+# --- the summary (crosswire_summary) ---------------------------------------------------------------
+
+
+def _streamed(addon: Crosswire, f: http.HTTPFlow, chunks: list[bytes]) -> None:
+    """The upstream's SSE answer through the hooks, chunk by chunk, as mitmproxy streams it."""
+    send(addon, f)
+    f.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+    addon.responseheaders(f)
+    assert callable(f.response.stream)
+    for chunk in chunks:
+        f.response.stream(chunk)
+
+
+def test_the_summary_counts_each_flow_by_how_it_ended(addon: Crosswire, tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, crosswire_route=[ROUTE], crosswire_summary=str(path))
+        whole = client_flow(body=orjson.dumps({**CHAT_BODY, "stream": False}))
+        send(addon, whole)
+        upstream_answer(whole, orjson.dumps(anthropic_message("Hi.")), "application/json")
+        addon.responseheaders(whole)
+        addon.response(whole)  # usage 30 in, 12 out
+        complete = client_flow()
+        _streamed(addon, complete, [STREAM, b""])
+        complete.error = tflow.terr("client disconnected")  # it hung up after the end: no failure
+        addon.error(complete)
+        cut = client_flow()
+        _streamed(addon, cut, [STREAM[: len(STREAM) // 2]])
+        cut.error = tflow.terr("server disconnected")
+        addon.error(cut)
+        rejected = client_flow(body=b"{not json")
+        send(addon, rejected)
+        addon.response(rejected)
+        addon.done()
+    group, unreadable = orjson.loads(path.read_bytes())["routes"]
+    assert (group["model"], group["requests"], group["errors"]) == ("gpt-4o", 3, {"error mid-stream": 1})
+    assert (unreadable["model"], unreadable["errors"]) == ("", {"400 (answered by crosswire)": 1})
+    # what the upstream reported: the whole body (30 in, 12 out), the complete stream (25 in, 15 out) and
+    # the cut one's message_start (25 in, 1 out)
+    assert (group["input_tokens"], group["output_tokens"]) == (30 + 25 + 25, 12 + 15 + 1)
+    assert group["timed_streams"] == 2
+
+
+def test_no_summary_is_kept_without_the_option(addon: Crosswire) -> None:
+    f = client_flow()
+    _streamed(addon, f, [STREAM, b""])
+    addon.response(f)
+    assert addon.summary is None

@@ -14,6 +14,7 @@ from typing import Any
 
 import clis
 import pytest
+from crosswire_run import crosswire_run
 from e2e import ANTHROPIC_KEY, OPENAI_KEY, Mitmdump
 from strict_provider import Call, Script, StrictProvider
 
@@ -117,6 +118,38 @@ def test_claude_code_by_base_url(tmp_path: Path) -> None:
 def test_claude_code_to_gpt_4o(tmp_path: Path) -> None:
     """A non-reasoning model with a 16384-token output limit: the route says so."""
     claude_scenario(tmp_path, "openai-chat", "proxy", "gpt-4o", reasoning=False, max_output_tokens=16384)
+
+
+def test_claude_code_under_crosswire_run(tmp_path: Path) -> None:
+    """The one-command way (issue 12): ``crosswire run --to openai-chat@URL --model gpt-5 -- claude -p …``
+    sets the proxy and CA variables itself; the tool's exit status and the provider's usage come back."""
+    clis.cli("claude")
+    script = Script(claude_pick, clis.OUTPUT, clis.FINAL_TEXT)
+    with StrictProvider("openai-chat", script, auth_for("openai-chat")) as p:
+        env = {**clis.claude_env(tmp_path), "OPENAI_API_KEY": OPENAI_KEY}
+        run_args = ["--to", f"openai-chat@{p.url('/v1')}", "--model", "gpt-5", "--key-env", "OPENAI_API_KEY"]
+        # Claude Code's settings and policy fetches are not routed: answered 403 on the machine, as in the
+        # other proxy scenarios, instead of trying to leave it.
+        blocked = clis.block_others("https://api.anthropic.com/v1/messages")
+        run_args += [arg for i, arg in enumerate(blocked[1::2]) for arg in ("--set", arg)]
+        prompt = "Run the test command and tell me what it printed."
+        result = crosswire_run(tmp_path, run_args, clis.claude_command(prompt), env, timeout=240, cwd=tmp_path / "work")
+        detail = "".join(
+            f"\n--- {name}:\n{text[-3000:]}"
+            for name, text in (("stdout", result.stdout), ("stderr", result.stderr), ("log", result.log))
+        )
+        assert result.returncode == 0, detail
+        assert result.leftovers == [], "a process of the run was left behind"
+        assert p.rejections == [], f"the provider refused a request: {p.rejections}{detail}"
+        assert any(clis.OUTPUT in o for o in p.script.outputs_seen), detail
+        assert clis.FINAL_TEXT in result.stdout, detail
+        for r in p.requests:
+            assert clis.CLIENT_KEY_CLAUDE not in r.body.decode(errors="replace")
+            assert all(clis.CLIENT_KEY_CLAUDE not in v for _, v in r.header_list)
+        assert OPENAI_KEY not in result.log + result.stdout + result.stderr
+        group = result.group("")
+        assert group["requests"] == len(p.requests) >= 2
+    clis.remove_home(tmp_path)
 
 
 # ---------------------------------------------------------------------------- Codex

@@ -32,10 +32,10 @@ from typing import Any
 import orjson
 from mitmproxy import ctx, exceptions, http
 
-from . import bodies, contentview, formats, logs, policy, record
+from . import bodies, contentview, formats, logs, policy, record, stats
 from .convert import StreamConverter
 from .decoding import Decoder
-from .events import ToolOrigin
+from .events import ToolOrigin, Usage
 from .options import THINKING_MODES, Options
 from .record import DEFAULT_RECORD_LIMIT, METADATA_KEY, Tape
 from .routes import ConfigError, Route, Target, find_route, find_target, load_routes
@@ -49,7 +49,9 @@ __all__ = ["DEFAULT_RECORD_LIMIT", "METADATA_KEY", "Crosswire", "StreamAdapter",
 # here" and falls back to HTTPS for at once (docs/addon.md, "WebSocket upgrades").
 WEBSOCKET_REFUSED = 426
 LOCAL_STATUS = {"stored": 404, "not_found": 404, "unsupported": 501}
-OPTIONS = frozenset({"crosswire_config", "crosswire_route", "crosswire_thinking", "crosswire_record_limit"})
+OPTIONS = frozenset(
+    {"crosswire_config", "crosswire_route", "crosswire_thinking", "crosswire_record_limit", "crosswire_summary"}
+)
 
 
 class _WithoutStreaming:
@@ -129,6 +131,7 @@ class StreamAdapter:
         self.client = Tape(record_limit)
         self.ended = False
         self.failed: str | None = None
+        self.first_token_at: float | None = None  # when the first content passed (identity: the first bytes)
         self._decoder: Decoder | None = None
         self._decoder_error = ""
         self._secret = secret.encode()
@@ -179,7 +182,10 @@ class StreamAdapter:
         except Exception as exc:
             return self._undecodable(data, f"({decoder.encoding}) {exc}")
         self.upstream.add(plain)
-        return conv.feed(plain)
+        out = conv.feed(plain)
+        if self.first_token_at is None and conv.content_started:
+            self.first_token_at = time.time()
+        return out
 
     def _pass(self, data: bytes) -> bytes:
         """An identity route's stream: decoded if the upstream compressed it, the key redacted."""
@@ -198,6 +204,8 @@ class StreamAdapter:
         except Exception as exc:
             return self._undecodable(data, f"({decoder.encoding}) {exc}")
         self.upstream.add(plain)
+        if plain and self.first_token_at is None:
+            self.first_token_at = time.time()
         return tail.feed(plain) if tail else plain
 
     def _undecodable(self, data: bytes, reason: str) -> bytes:
@@ -234,6 +242,8 @@ class _Live:
     key_sent: bool = False
     failed: str | None = None  # a hook failed after the request left: the client gets this error instead
     tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)  # from the request conversion
+    model: str = ""  # as sent upstream, for the summary
+    usage: Usage | None = None  # of a whole (not streamed) answer, as its conversion read it
 
     @property
     def route(self) -> Route | None:
@@ -322,8 +332,9 @@ def convert_body(
     options: Options,
     client_stream: bool | None = None,
     redactor: policy.Redactor | None = None,
-) -> tuple[int, http.Headers, bytes, list[str]]:
-    """A whole upstream answer (decoded body) -> what the client gets: status, headers, body, warnings.
+) -> tuple[int, http.Headers, bytes, list[str], Usage]:
+    """A whole upstream answer (decoded body) -> what the client gets: status, headers, body,
+    warnings, and the canonical usage the upstream reported.
 
     The answer takes the shape the client asked for (``client_stream``; None: the upstream's):
     a JSON answer to a stream request becomes a stream, a stream to a plain request one JSON body,
@@ -340,14 +351,14 @@ def convert_body(
         elif _is_sse(headers) and client_stream is not False:
             stream = StreamConverter(src, dst, options)
             out = stream.feed(body) + stream.close()
-            content_type, warnings = "text/event-stream", list(stream.warnings)
-            return status, _client_headers(route, headers, content_type, redactor), redactor.bytes(out), warnings
+            client = _client_headers(route, headers, "text/event-stream", redactor)
+            return status, client, redactor.bytes(out), list(stream.warnings), dict(stream.usage)
         elif _is_sse(headers):
             conv = bodies.stream_to_response(src, dst, body, options)
         elif client_stream:
-            out, warnings = bodies.response_to_stream(src, dst, body, options)
-            content_type = "text/event-stream"
-            return status, _client_headers(route, headers, content_type, redactor), redactor.bytes(out), warnings
+            out, warnings, usage = bodies.response_to_stream(src, dst, body, options)
+            client = _client_headers(route, headers, "text/event-stream", redactor)
+            return status, client, redactor.bytes(out), warnings, usage
         else:
             conv = bodies.convert_response(src, dst, body, options)
     except Exception as exc:
@@ -355,7 +366,7 @@ def convert_body(
         conv = bodies.error_body(dst, "api_error", f"crosswire could not convert the upstream {src} response: {exc}")
         conv.status = 502
     client = _client_headers(route, headers, "application/json", redactor)
-    return conv.status, client, redactor.bytes(orjson.dumps(conv.body)), conv.warnings
+    return conv.status, client, redactor.bytes(orjson.dumps(conv.body)), conv.warnings, conv.usage
 
 
 def _serialise(body: dict[str, Any]) -> bytes:
@@ -439,6 +450,7 @@ class Crosswire:
         self.routes: list[Route] = []
         self.record_limit = DEFAULT_RECORD_LIMIT
         self.redactor = policy.Redactor({})
+        self.summary: stats.Summary | None = None  # kept only when crosswire_summary names a file
         self._live: dict[str, _Live] = {}
         self._carrier = _KeyCarrier(self)
         self._carrier_in_chain = False
@@ -477,11 +489,20 @@ class Crosswire:
             "0 keeps none. Longer bodies are cut and marked truncated.",
         )
         loader.add_option("crosswire_debug", bool, False, "Log every converted flow and its warnings.")
+        loader.add_option(
+            "crosswire_summary",
+            str,
+            "",
+            "Keep usage per route and model (requests, errors by status, tokens, time to first token, warnings) "
+            "and write it to this JSON file when mitmproxy exits (crosswire run and proxy print it).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not updated & OPTIONS:
             return
         opts = ctx.options
+        if "crosswire_summary" in updated:
+            self.summary = stats.Summary() if opts.crosswire_summary else None
         warnings: list[str] = []
         try:
             if opts.crosswire_record_limit < 0:
@@ -543,6 +564,11 @@ class Crosswire:
     def done(self) -> None:
         contentview.unregister()
         self._guard.uninstall()
+        if self.summary is not None:
+            try:
+                stats.write(ctx.options.crosswire_summary, self.summary)
+            except Exception:
+                log.exception("crosswire: could not write the summary to %s", ctx.options.crosswire_summary)
         # Flows still in flight are written by the Save addon at shutdown: no key may be in them.
         for live in self._live.values():
             self._forget_key(live.flow, live)
@@ -629,6 +655,8 @@ class Crosswire:
         if kind == "generate":
             self._convert_request(flow, live, route)
         elif kind == "forward":
+            if self.summary is not None:
+                live.model = stats.request_model(flow.request.get_content(strict=False) or b"")
             self._route(flow, live, route, None, route.upstream_path(flow.request.path))
         elif kind == "websocket":
             self._answer(
@@ -671,6 +699,7 @@ class Crosswire:
         live.client_stream = conv.stream
         live.warn(conv.warnings)
         live.tool_origins = conv.tool_origins
+        live.model = conv.model
         try:
             payload = _serialise(conv.body)
         except orjson.JSONEncodeError as exc:
@@ -903,7 +932,7 @@ class Crosswire:
                 resp.headers.pop("content-encoding", None)
                 resp.raw_content = self.redactor.bytes(plain)
         else:
-            status, headers, body, warnings = convert_body(
+            status, headers, body, warnings, live.usage = convert_body(
                 route,
                 resp.status_code,
                 resp.headers,
@@ -1014,8 +1043,43 @@ class Crosswire:
                 f" (answered by {live.answered_by})" if live.answered_by else ""
             )
             self._debug("%s", flow.comment)  # the comment names the route already
+            if self.summary is not None and route is not None:
+                self.summary.add(_flow_stats(flow, live, route, upstream))
         except Exception:
             log.exception("crosswire: %s: could not record the flow", live.name)
+
+
+def _flow_stats(flow: http.HTTPFlow, live: _Live, route: Route, upstream: dict[str, Any] | None) -> stats.FlowStats:
+    """What the summary keeps of a finished flow, from what the conversion already read."""
+    adapter = live.adapter
+    answered_locally = live.answered_by is not None
+    if answered_locally:
+        status: int | None = flow.response.status_code if flow.response else None
+    else:
+        status = upstream["status_code"] if upstream else None
+    stream_failed = False
+    if adapter is not None:
+        conv = adapter.converter
+        # a client that hangs up after the whole answer (its SDK saw the end) is no failure of the stream
+        cut = flow.error is not None and not (conv is not None and conv.complete)
+        stream_failed = bool(adapter.failed) or (conv is not None and conv.errored) or cut
+    usage: Usage = {}
+    if adapter is not None and adapter.converter is not None:
+        usage = adapter.converter.usage
+    elif live.usage is not None:
+        usage = live.usage
+    elif route.identity and upstream and status is not None and status < 400:  # passed unchanged: read it once
+        usage = stats.upstream_usage(route.upstream_format, upstream["body"], streamed=adapter is not None)
+    started = live.client_request.timestamp_end if live.client_request else None
+    ttft = adapter.first_token_at - started if adapter and adapter.first_token_at and started else None
+    return stats.FlowStats(
+        route=route.name,
+        model=live.model,
+        error=stats.error_key(status, answered_locally=answered_locally, stream_failed=stream_failed),
+        usage=dict(usage),
+        ttft=ttft,
+        warnings=list(live.warnings),
+    )
 
 
 def reconvert(flow: http.HTTPFlow, routes: list[Route], redactor: policy.Redactor | None = None) -> bool:
@@ -1048,7 +1112,7 @@ def reconvert(flow: http.HTTPFlow, routes: list[Route], redactor: policy.Redacto
     options = route.options(
         created=_created(flow.response, req), include_usage=_include_usage(route, req.raw_content), tool_origins=origins
     )
-    status, out_headers, body, warnings = convert_body(
+    status, out_headers, body, warnings, _ = convert_body(
         route, up["status_code"], headers, up["body"], options, md.get("client_stream"), redactor
     )
     flow.response.status_code = status

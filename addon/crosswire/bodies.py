@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from . import errors
-from .events import ERROR_STATUS, ApiError, Block, MessageBuilder, Request, ToolOrigin, replay
+from .events import ERROR_STATUS, ApiError, Block, MessageBuilder, Request, ToolOrigin, Usage, replay
 from .formats import FORMATS, Format
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
@@ -33,6 +33,7 @@ __all__ = [
     "error_status",
     "read_error",
     "response_to_stream",
+    "response_usage",
     "stream_to_response",
 ]
 
@@ -55,6 +56,7 @@ class Converted:
     stream: bool = False
     # a request's flattened tool names (see events.ToolOrigin): the answer needs them back
     tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)
+    usage: Usage = field(default_factory=dict)  # a converted response's usage, as the source reported it
 
 
 def _format(name: str) -> Format:
@@ -107,6 +109,7 @@ def convert_request(
                 if fatal:
                     raise RequestRejected(message, param)
                 warn(message)
+            request.native = {}
         _fit_upstream_model(request, options, warn)
         out = writer.write_request(request, options, warn)
     except RequestRejected:
@@ -157,7 +160,7 @@ def convert_response(source: str, target: str, body: bytes | dict[str, Any], opt
         error = ApiError("api_error", f"crosswire could not convert the upstream {source} response: {text}")
         out, status = writer.write_error(error, 502)
         return Converted(out, warnings, status)
-    return Converted(out, warnings)
+    return Converted(out, warnings, usage=dict(message.usage))
 
 
 def convert_error(source: str, target: str, body: bytes | dict[str, Any], status: int, options: Options) -> Converted:
@@ -195,6 +198,17 @@ def _read_error(reader: Format, body: bytes | dict[str, Any], status: int) -> Ap
     else:
         text = readable_text(orjson.dumps(body) if isinstance(body, dict) else body)
     return ApiError(kind, f"upstream returned HTTP {status}: {text}" if text else f"upstream returned HTTP {status}")
+
+
+def response_usage(source: str, body: bytes | dict[str, Any]) -> Usage:
+    """The canonical usage of a whole ``source`` response; empty when it cannot be read."""
+    try:
+        data = _json(body)
+        if isinstance(data, dict):
+            return dict(_format(source).read_response(data, Options(), lambda message: None).usage)
+    except Exception:  # a body the client got as it was: its usage is simply unknown
+        log.debug("crosswire: no usage in the %s response", source, exc_info=True)
+    return {}
 
 
 def error_status(source: str, body: bytes | dict[str, Any]) -> int | None:
@@ -237,12 +251,13 @@ def stream_to_response(source: str, target: str, body: bytes, options: Options) 
         out, status = _format(target).write_error(ApiError(kind, text), ERROR_STATUS.get(kind, 502))
         return Converted(out, warnings, status)
     out = _format(target).write_response(message, options, _collector(warnings))
-    return Converted(out, warnings)
+    return Converted(out, warnings, usage=dict(message.usage))
 
 
-def response_to_stream(source: str, target: str, body: bytes, options: Options) -> tuple[bytes, list[str]]:
-    """A whole JSON answer in ``source`` format -> the SSE stream a client that asked for one expects.
-    Raises for a body that cannot be read (the caller answers with an error)."""
+def response_to_stream(source: str, target: str, body: bytes, options: Options) -> tuple[bytes, list[str], Usage]:
+    """A whole JSON answer in ``source`` format -> the SSE stream a client that asked for one expects,
+    its warnings and the usage the source reported. Raises for a body that cannot be read (the
+    caller answers with an error)."""
     warnings: list[str] = []
     warn = _collector(warnings)
     data = _json(body)
@@ -251,7 +266,7 @@ def response_to_stream(source: str, target: str, body: bytes, options: Options) 
     message = _format(source).read_response(data, options, warn)
     writer = _format(target).stream_writer(options)
     replay(message, writer)
-    return b"".join(writer.out), warnings
+    return b"".join(writer.out), warnings, dict(message.usage)
 
 
 # A rough token estimate for counting endpoints crosswire answers itself: about four characters a

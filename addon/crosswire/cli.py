@@ -10,9 +10,10 @@ from typing import BinaryIO
 
 import orjson
 
-from . import __version__, bodies, formats
+from . import __version__, bodies, formats, run
 from .convert import StreamConverter
 from .options import THINKING_MODES, Options
+from .routes import parse_model_map
 
 READ_SIZE = 65536
 
@@ -89,21 +90,6 @@ def convert_body(args: argparse.Namespace, options: Options, body: bytes, dst: B
         print(f"crosswire: HTTP status {result.status}", file=sys.stderr)
     # a response that could not be read became an error: say so in the exit status
     return 1 if status is None and result.status != 200 else 0
-
-
-def parse_model_map(values: list[str]) -> dict[str, str]:
-    """``--model NAME`` (every model) or ``--model FROM=TO`` (repeatable) as a model map."""
-    out: dict[str, str] = {}
-    for value in values:
-        source, sep, target = value.partition("=")
-        if not sep:
-            source, target = "*", value
-        if not source.strip() or not target.strip():
-            raise ValueError(
-                f"--model {value!r}: write NAME (for every model) or FROM=TO, e.g. gpt-4o=claude-sonnet-4-5"
-            )
-        out[source.strip()] = target.strip()
-    return out
 
 
 def cmd_flows_convert(args: argparse.Namespace) -> int:
@@ -272,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.set_defaults(func=cmd_convert)
     add_flows_parser(sub)
     add_demo_parser(sub)
+    run.add_parsers(sub)
     return parser
 
 

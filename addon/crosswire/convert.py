@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from . import formats
+from .events import Usage
 from .options import Options
 from .sse import DEFAULT_MAX_FRAME, SSEDecoder, SSEFrameTooLarge
 
@@ -20,7 +21,7 @@ class StreamConverter:
     It never raises for bad input: a frame that is not JSON, an oversized frame or an internal
     failure ends the output with an error in the target format, and the rest is ignored.
     ``close`` finishes the target stream; a source that ended early becomes an error there.
-    ``warnings`` lists what could not be carried over (each once).
+    ``warnings`` lists what could not be carried over (each once); ``usage`` is the source's usage.
     """
 
     def __init__(
@@ -39,7 +40,7 @@ class StreamConverter:
         self.source, self.target, self.options = source, target, options
         self.warnings: list[str] = []
         self._decoder = SSEDecoder(max_frame)
-        self._writer = formats.get(target).stream_writer(options)
+        self._writer = formats.get(target).stream_writer(options, self._warn)
         self._reader = formats.get(source).stream_reader(self._writer, self._warn)
         self._closed = False
 
@@ -108,6 +109,21 @@ class StreamConverter:
         data = b"".join(out)
         out.clear()
         return data
+
+    @property
+    def usage(self) -> Usage:
+        """The canonical usage the source reported so far (read once per usage event, not per token)."""
+        return self._writer.reported_usage
+
+    @property
+    def content_started(self) -> bool:
+        """True once the source started its first content block (text, thinking or a tool call)."""
+        return self._reader.blocks > 0
+
+    @property
+    def complete(self) -> bool:
+        """True once the source stream reached its proper end (not an error, not cut short)."""
+        return self._reader.done and not self._writer.errored
 
     @property
     def errored(self) -> bool:

@@ -216,7 +216,7 @@ def convert_to(flow: Any, target: str, options: Options, source: str | None = No
     )
     target_path = flowformats.endpoint_path(url.path, source, target, request.model, request.stream)
     route = _route(source, target, url, target_path)
-    status, headers, body, answer_warnings = convert_body(
+    status, headers, body, answer_warnings, _ = convert_body(
         route, ex.status, _headers(ex.response_headers), ex.response_body, answer_options
     )
     if ex.status < 400 and status >= 400:

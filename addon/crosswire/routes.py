@@ -659,6 +659,53 @@ def load_routes(
     return routes
 
 
+def parse_model_map(values: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``--model NAME`` (every model) or ``--model FROM=TO`` (repeatable; ``*`` for any other) as a model map."""
+    out: dict[str, str] = {}
+    for value in values:
+        source, sep, target = value.partition("=")
+        if not sep:
+            source, target = "*", value
+        if not source.strip() or not target.strip():
+            raise ConfigError(
+                f"--model {value!r}: write NAME (for every model) or FROM=TO, e.g. gpt-4o=claude-sonnet-4-5"
+            )
+        out[source.strip()] = target.strip()
+    return out
+
+
+def dump_routes(tables: list[dict[str, Any]]) -> str:
+    """Route tables as a routes file (the inverse of :func:`load_config` for the keys a route has)."""
+    out = []
+    for table in tables:
+        out.append("[[route]]")
+        out.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"a route holds no {type(value).__name__} values")
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_char(c: str) -> str:
+    """One character inside a TOML basic string."""
+    if c in _TOML_ESCAPES:
+        return _TOML_ESCAPES[c]
+    return f"\\u{ord(c):04x}" if c < " " or c == "\x7f" else c
+
+
 def find_route(routes: list[Route], method: str, scheme: str, host: str, port: int, path: str) -> Route | None:
     """The route that converts (or, identity, carries) the request: a POST to its endpoint."""
     for route in routes:
