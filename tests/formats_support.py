@@ -191,12 +191,16 @@ def anthropic_view(body: bytes) -> View:
     client = _client(anthropic, anthropic.Anthropic, body, "http://127.0.0.1:9")
     try:
         with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]) as s:
+            # the accumulator keeps no output_tokens_details of a message_delta: read them from the event
+            thinking = [_thinking_tokens(e.usage) for e in s if e.type == "message_delta"]
             message = s.get_final_message()
     except anthropic.APIStatusError as exc:
         return View(error=exc.body["error"]["message"])  # type: ignore[index]
     except json.JSONDecodeError:
         return View(error=UNDECODABLE)
     view = message_view(message)
+    if thinking and thinking[-1]:
+        view.usage["reasoning"] = thinking[-1]
     if message.stop_reason is None:  # the SDK accumulates a stream cut short too: it never stopped
         view.stop = None
     return view
@@ -221,9 +225,17 @@ def message_view(message: Any) -> View:
         "input": u.input_tokens + cache_read + (u.cache_creation_input_tokens or 0),
         "cached": cache_read,
         "output": u.output_tokens,
-        "reasoning": 0,
+        "reasoning": _thinking_tokens(u),
     }
     return view
+
+
+def _thinking_tokens(usage: Any) -> int:
+    """Anthropic's ``output_tokens_details.thinking_tokens`` (a field the older SDKs keep as an extra)."""
+    details = getattr(usage, "output_tokens_details", None) or (usage.model_extra or {}).get("output_tokens_details")
+    if isinstance(details, dict):
+        return int(details.get("thinking_tokens") or 0)
+    return int(getattr(details, "thinking_tokens", 0) or 0)
 
 
 def anthropic_body_view(body: dict[str, Any]) -> View:
@@ -312,10 +324,9 @@ def _copy(view: View) -> View:
 
 
 def keep_anthropic(view: View) -> View:
-    """Refusal parts become text; no reasoning token count (docs/responses.md, "What is lost")."""
+    """Refusal parts become text (reasoning tokens are ``output_tokens_details.thinking_tokens``)."""
     out = _copy(view)
     out.parts = [("text", text) for _, text in view.parts]
-    out.usage["reasoning"] = 0
     return out
 
 

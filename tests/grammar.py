@@ -2,13 +2,16 @@
 ``events.py`` documents and forwards every event to the sink it wraps.
 
     message_start
-    ( block_start  (text | tool_input | thinking | signature)*  block_stop )*
+    ( block_start  (text | tool_input | thinking | signature | citation | search_result | native)*  block_stop )*
     usage*  stop?  (end | error)
 
 and, as the docstrings of :class:`~crosswire.events.StreamSink` say: blocks are strictly
 sequential and numbered 0, 1, 2… in order; a fragment belongs to the open block and to its kind
 (text to ``text``/``refusal``, tool_input to ``tool_use``, thinking and signature to
-``thinking``); usage may come anywhere between message_start and the end (also after stop: an
+``thinking``, citation to ``text``/``refusal``, search_result to ``web_search_result``; tool_input
+also to ``web_search``; native to any open block); ``native`` with index -1 anywhere after message_start (the
+message's own fields; events.py says between blocks, but an error event's own fields come where
+the error does); usage may come anywhere between message_start and the end (also after stop: an
 openai-chat usage chunk follows the finish); ping anywhere before the end; ``error`` may end the
 stream at any point (a stream may fail before it started), and nothing follows end or error.
 
@@ -22,15 +25,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from crosswire.events import BLOCK_KINDS, StreamSink, Usage
+from crosswire.events import BLOCK_KINDS, Citation, Native, SearchResult, StreamSink, Usage
 
 VIOLATIONS: list[str] = []
 
 _FRAGMENT_KINDS = {
     "text": ("text", "refusal"),
-    "tool_input": ("tool_use",),
+    "tool_input": ("tool_use", "web_search"),
     "thinking": ("thinking",),
     "signature": ("thinking",),
+    "citation": ("text", "refusal"),
+    "search_result": ("web_search_result",),
+    "native": BLOCK_KINDS,
 }
 
 
@@ -63,14 +69,18 @@ class CheckedSink(StreamSink):
         if not self.started:
             self._violation(f"{event} before message_start")
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         self._live("message_start")
         if self.started:
             self._violation("a second message_start")
         self.started = True
-        self.inner.message_start(id, model, usage, created)
+        self.inner.message_start(id, model, usage, created, native=native)
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self._started("block_start")
         if self.stopped:
             self._violation(f"block_start {index} after stop")
@@ -82,7 +92,7 @@ class CheckedSink(StreamSink):
             self._violation(f"block_start {index}: unknown kind {kind!r}")
         self.blocks += 1
         self.open, self.open_kind = index, kind
-        self.inner.block_start(index, kind, id, name, data)
+        self.inner.block_start(index, kind, id, name, data, native=native)
 
     def _fragment(self, event: str, index: int) -> None:
         self._started(event)
@@ -106,6 +116,21 @@ class CheckedSink(StreamSink):
     def signature(self, index: int, signature: str) -> None:
         self._fragment("signature", index)
         self.inner.signature(index, signature)
+
+    def citation(self, index: int, citation: Citation) -> None:
+        self._fragment("citation", index)
+        self.inner.citation(index, citation)
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        self._fragment("search_result", index)
+        self.inner.search_result(index, result)
+
+    def native(self, index: int, carrier: Native) -> None:
+        if index == -1:  # the message's own fields: anywhere in the message (an anthropic error
+            self._started("native")  # event's extra fields arrive while a block is open)
+        else:
+            self._fragment("native", index)
+        self.inner.native(index, carrier)
 
     def block_stop(self, index: int) -> None:
         self._started("block_stop")

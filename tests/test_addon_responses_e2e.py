@@ -16,6 +16,7 @@ import openai
 import pytest
 from bodies_judge import check_anthropic_request, check_openai_request
 from canned import anthropic_message, anthropic_stream, openai_chat_completion, openai_chat_stream
+from conftest import wire_files
 from crosswire.fakeupstream import FakeUpstream, Reply
 from e2e import CLIENT_OPENAI_KEY, Mitmdump, proxy_with_routes
 
@@ -165,14 +166,32 @@ def test_rejections_answer_in_the_responses_format(proxy: Mitmdump, upstream: Fa
 
 
 def test_a_hosted_tool_is_dropped_for_another_upstream(proxy: Mitmdump, upstream: FakeUpstream) -> None:
-    """An agent works without web search: the request goes on without it (a warning in the log)."""
+    """An agent works without file search: the request goes on without it (a warning in the log)."""
     upstream.push(Reply(anthropic_message("No search here.")))
     answer = client(proxy, TO_ANTHROPIC).responses.create(
-        model="gpt-5", input="news?", tools=[{"type": "web_search_preview"}]
+        model="gpt-5", input="news?", tools=[{"type": "file_search", "vector_store_ids": ["v"]}]
     )
     assert answer.output_text == "No search here."
     (sent,) = upstream.requests
-    assert "tools" not in sent.json() and "web_search" not in sent.body.decode()
+    assert "tools" not in sent.json() and "file_search" not in sent.body.decode()
+
+
+def test_web_search_runs_on_an_anthropic_upstream(proxy: Mitmdump, upstream: FakeUpstream) -> None:
+    """Codex asks for web search; anthropic runs its own; the searches reach Codex as items."""
+    recorded = next(iter(wire_files("anthropic_stream_web_search.sse")), None)
+    if recorded is None:
+        pytest.skip("conformance corpus not found")
+    upstream.push(Reply(recorded.read_bytes(), pieces=40))
+    oai = client(proxy, TO_ANTHROPIC)
+    with oai.responses.stream(model="gpt-5", input="news?", tools=[{"type": "web_search"}]) as stream:
+        answer = stream.get_final_response()
+    (sent,) = upstream.requests
+    check_anthropic_request(sent.json())
+    assert sent.json()["tools"] == [{"type": "web_search_20250305", "name": "web_search"}]
+    searches = [item for item in answer.output if item.type == "web_search_call"]
+    assert [s.action.query for s in searches] == ["top world news today", "breaking news headlines August 14 2025"]
+    cited = [a.url for item in answer.output if item.type == "message" for p in item.content for a in p.annotations]
+    assert cited and all(url.startswith("https://") for url in cited)
 
 
 def test_upstream_error_reaches_the_client(proxy: Mitmdump, upstream: FakeUpstream) -> None:

@@ -92,9 +92,7 @@ def test_gemini_cli_on_anthropic(tmp_path: Path, mode: str) -> None:
         match = f"https://{GEMINI_HOST}/v1beta/models" if mode == "proxy" else "/v1beta/models"
         config = routes_file(tmp_path, match, p.url(), "claude-sonnet-4-5")
         if mode == "proxy":
-            proxy = Mitmdump(
-                tmp_path, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others(match)
-            )
+            proxy = Mitmdump(tmp_path, "--set", f"crosswire_config={config}", *clis.block_others(match))
             env = clis.proxy_env(proxy)
         else:
             proxy = Mitmdump(tmp_path, "--mode", f"reverse:{p.upstream.url()}", "--set", f"crosswire_config={config}")
@@ -126,13 +124,7 @@ def test_claude_code_on_gemini(tmp_path: Path, mode: str) -> None:
         match = "https://api.anthropic.com/v1/messages" if mode == "proxy" else "/v1/messages"
         config = routes_file(tmp_path, match, p.url(), "gemini-3-pro-preview")
         if mode == "proxy":
-            proxy = Mitmdump(
-                tmp_path,
-                "--set",
-                f"crosswire_config={config}",
-                *clis.PROXY_OPTIONS,
-                *clis.block_others(match),
-            )
+            proxy = Mitmdump(tmp_path, "--set", f"crosswire_config={config}", *clis.block_others(match))
             env = clis.proxy_env(proxy)
         else:
             proxy = Mitmdump(tmp_path, "--mode", f"reverse:{p.server.url()}", "--set", f"crosswire_config={config}")

@@ -281,6 +281,27 @@ def test_corpus_anthropic(path: Path) -> None:
     assert f"output_tokens {final.usage.output_tokens}" in text
 
 
+def test_web_search_and_native_blocks_show() -> None:
+    paths = {p.values[0].name: p.values[0] for p in wire_params("anthropic_stream_*.sse") if p.values[0]}
+    if "anthropic_stream_web_search.sse" not in paths:
+        pytest.skip("conformance corpus not found")
+    body = paths["anthropic_stream_web_search.sse"].read_bytes()
+    text = contentview.prettify(body)
+    with _sdk_client("anthropic", body).messages.stream(
+        model="m", max_tokens=1, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        final = stream.get_final_message()
+    for block in final.content:
+        if block.type == "server_tool_use":
+            assert f"── web search ({block.id}) ──\n{block.input['query']}\n" in text
+        elif block.type == "web_search_tool_result":
+            assert f"── web search results ({block.tool_use_id}) ──\n{block.content[0].url}  " in text
+        elif block.type == "text":
+            assert all(f"  cites {c.url}  {c.title}" in text for c in block.citations or ())
+    compaction = contentview.prettify(paths["anthropic_stream_cache_read_compaction.sse"].read_bytes())
+    assert "── anthropic 'compaction' block ──" in compaction
+
+
 CHAT_FINISH = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
 
 

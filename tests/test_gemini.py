@@ -105,10 +105,16 @@ def test_usage_arithmetic() -> None:
     """promptTokenCount includes the cached tokens; candidatesTokenCount excludes the thoughts."""
     out, _ = convert("gemini", "anthropic", fixture("calls_with_ids.sse"))
     message = next(json.loads(line[6:]) for line in out.decode().splitlines() if '"message_delta"' in line)
-    assert message["usage"] == {"output_tokens": 235, "input_tokens": 3000 - 2048 + 12, "cache_read_input_tokens": 2048}
+    assert message["usage"] == {
+        "output_tokens": 235,
+        "input_tokens": 3000 - 2048 + 12,
+        "cache_read_input_tokens": 2048,
+        "output_tokens_details": {"thinking_tokens": 210},  # thoughtsTokenCount, a part of output_tokens
+    }
     chat, _ = convert("gemini", "openai-chat", fixture("calls_with_ids.sse"))
     final = [json.loads(line[6:]) for line in chat.decode().splitlines() if '"usage"' in line][-1]["usage"]
-    assert final["prompt_tokens"] == 3012 and final["prompt_tokens_details"] == {"cached_tokens": 2048}
+    assert final["prompt_tokens"] == 3012
+    assert final["prompt_tokens_details"] == {"cached_tokens": 2048, "cache_write_tokens": 0}  # gemini writes none
     assert final["completion_tokens"] == 235 and final["completion_tokens_details"] == {"reasoning_tokens": 210}
 
 

@@ -111,3 +111,28 @@ def test_upstream_error(proxy: Mitmdump, upstream: FakeUpstream, source: str, ta
     seen = ADAPTERS[source].fail(ADAPTERS[source].base_url(host(source, target)), proxy.url, True)
     assert seen.status == ADAPTERS[source].client_status(status) and "slow down, please" in seen.message
     assert seen.kind == "rate_limit_error"
+
+
+@pytest.mark.parametrize("target", [t for t in FORMATS.names if t != "gemini"])
+def test_a_gemini_route_answers_its_other_methods_itself(proxy: Mitmdump, upstream: FakeUpstream, target: str) -> None:
+    """Through mitmdump, the google-genai client's token count, models list and embeddings on a
+    converting gemini route are crosswire's answers, in the shapes the SDK's types read; nothing
+    reaches the upstream or the original host."""
+    import httpx
+    from google import genai
+    from google.genai import errors, types
+
+    options = types.HttpOptions(
+        base_url=ADAPTERS["gemini"].base_url(host("gemini", target)),
+        api_version="v1beta",
+        httpx_client=httpx.Client(proxy=proxy.url),
+        timeout=20_000,
+    )
+    client = genai.Client(api_key=CLIENT_KEYS["gemini"], http_options=options)
+    counted = client.models.count_tokens(model="gemini-x", contents="How many tokens is this?")
+    assert counted.total_tokens is not None and counted.total_tokens > 0
+    assert list(client.models.list()) == []  # the route has no model_map: no names to list
+    with pytest.raises(errors.APIError) as info:
+        client.models.embed_content(model="text-embedding-004", contents="x")
+    assert info.value.code == 501
+    assert upstream.requests == []

@@ -57,7 +57,7 @@ def test_system_string_and_blocks_become_system_messages() -> None:
     blocks = [{"type": "text", "text": "One."}, {"type": "text", "text": "Two."}]
     out = a2o({"system": blocks, "messages": [USER_HI]})
     assert out.body["messages"][:2] == [{"role": "system", "content": "One."}, {"role": "system", "content": "Two."}]
-    assert a2a({"system": blocks, "messages": [USER_HI]})["system"] == "One.\n\nTwo."
+    assert a2a({"system": blocks, "messages": [USER_HI]})["system"] == blocks
 
 
 def test_system_and_developer_messages_are_joined_in_order() -> None:
@@ -69,7 +69,7 @@ def test_system_and_developer_messages_are_joined_in_order() -> None:
         ]
     }
     out = o2a(body)
-    assert out.body["system"] == "A\n\nB"
+    assert out.body["system"] == [{"type": "text", "text": "A"}, {"type": "text", "text": "B"}]
     assert out.body["messages"] == [USER_HI]
     assert out.warnings == []
 
@@ -77,7 +77,7 @@ def test_system_and_developer_messages_are_joined_in_order() -> None:
 def test_late_system_message_is_folded_in_with_a_warning() -> None:
     body = {"messages": [{"role": "system", "content": "A"}, USER_HI, {"role": "system", "content": "Late"}]}
     out = o2a(body)
-    assert out.body["system"] == "A\n\nLate"
+    assert out.body["system"] == [{"type": "text", "text": "A"}, {"type": "text", "text": "Late"}]
     assert any("folded into the system prompt" in w for w in out.warnings)
 
 
@@ -367,7 +367,7 @@ def test_server_tools_are_dropped_with_a_warning() -> None:
     tools = [{"type": "web_search_20250305", "name": "web_search"}, {"name": "f", "input_schema": SCHEMA}]
     out = a2o({"messages": [USER_HI], "tools": tools})
     assert [t["function"]["name"] for t in out.body["tools"]] == ["f"]
-    assert any("web_search_20250305" in w for w in out.warnings)
+    assert any("hosted tool 'web_search'" in w and "openai-chat" in w for w in out.warnings)
 
 
 TOOL_A = {"name": "f", "input_schema": SCHEMA}
@@ -476,7 +476,7 @@ def test_anthropic_structured_output_both_spellings() -> None:
 
 def test_json_object_becomes_a_system_instruction_with_a_warning() -> None:
     out = o2a({"response_format": {"type": "json_object"}, "messages": [{"role": "system", "content": "S"}, USER_HI]})
-    assert out.body["system"].startswith("S\n\n") and "JSON object" in out.body["system"]
+    assert out.body["system"][0] == {"type": "text", "text": "S"} and "JSON object" in out.body["system"][1]["text"]
     assert any("json_object" in w for w in out.warnings)
 
 
@@ -648,3 +648,21 @@ def test_citations_are_dropped_with_a_warning() -> None:
     out = a2o(body)
     assert out.body["messages"][1] == {"role": "assistant", "content": "A"}
     assert any("citations" in w for w in out.warnings)
+
+
+# --- small losses found by held-out cases --------------------------------------------------------
+
+
+def test_a_system_message_of_several_text_parts_keeps_its_parts() -> None:
+    parts = [{"type": "text", "text": "Rule one."}, {"type": "text", "text": "Rule two."}]
+    out = o2a({"messages": [{"role": "system", "content": parts}, USER_HI]})
+    assert out.body["system"] == parts  # two anthropic system blocks, not one joined string
+    check_anthropic_request(out.body)
+
+
+@pytest.mark.parametrize("wrong", ["100", 1.5, True, [100]])
+def test_max_tokens_of_the_wrong_type_is_rejected_even_beside_max_completion_tokens(wrong: Any) -> None:
+    body = {"model": "m", "max_completion_tokens": 100, "max_tokens": wrong, "messages": [USER_HI]}
+    with pytest.raises(RequestRejected) as info:
+        convert_request("openai-chat", "anthropic", body, Options())
+    assert info.value.param == "max_tokens"

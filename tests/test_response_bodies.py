@@ -64,10 +64,20 @@ def test_anthropic_message_to_chat_completion(path: Path, thinking: str) -> None
     assert completion.usage.completion_tokens == usage.output_tokens
     assert completion.usage.total_tokens == prompt + usage.output_tokens
     assert completion.usage.prompt_tokens_details.cached_tokens == cache_read
+    assert completion.usage.prompt_tokens_details.cache_write_tokens == (usage.cache_creation_input_tokens or 0)
 
-    dropped = [b.type for b in source.content if b.type not in ("text", "tool_use", "thinking", "redacted_thinking")]
-    for kind in dropped:
-        assert any(repr(kind) in w for w in out.warnings)
+    # the web pages each text block rests on, as url citations of its span of the content
+    spans, offset = [], len(message.content or "") - len(texts)
+    for block in source.content:
+        if block.type == "text":
+            spans += [(c.url, c.title, offset, offset + len(block.text)) for c in block.citations or ()]
+            offset += len(block.text)
+    assert [
+        (a.url_citation.url, a.url_citation.title, a.url_citation.start_index, a.url_citation.end_index)
+        for a in message.annotations or ()
+    ] == spans
+    if any(b.type in ("server_tool_use", "web_search_tool_result") for b in source.content):
+        assert any("hosted web search" in w for w in out.warnings)
 
 
 @pytest.mark.parametrize("path", wire_params("openai_chat_completion*.json"))
@@ -112,8 +122,9 @@ def test_anthropic_message_round_trip(path: Path) -> None:
     usage = original["usage"]
     assert back["usage"]["output_tokens"] == usage["output_tokens"]
     assert back["usage"]["cache_read_input_tokens"] == usage["cache_read_input_tokens"]
-    # cache writes are a part of openai's prompt_tokens with no field of their own: they come back as input
-    assert back["usage"]["input_tokens"] == usage["input_tokens"] + usage["cache_creation_input_tokens"]
+    # cache writes travel as openai's prompt_tokens_details.cache_write_tokens, and come back
+    assert back["usage"]["input_tokens"] == usage["input_tokens"]
+    assert back["usage"]["cache_creation_input_tokens"] == usage["cache_creation_input_tokens"]
 
 
 @pytest.mark.parametrize("path", wire_params("openai_chat_completion*.json"))

@@ -138,16 +138,23 @@ def test_incomplete_response_becomes_its_stop_reason(reason: str, stop: str) -> 
 
 
 def test_unknown_output_items_and_annotations_are_dropped_with_warnings() -> None:
-    text = {"type": "output_text", "text": "Hi", "annotations": [{"type": "url_citation", "url": "https://x"}]}
+    url = {"type": "url_citation", "url": "https://x", "title": "X", "start_index": 0, "end_index": 2}
+    file = {"type": "file_citation", "file_id": "f1", "filename": "a.pdf", "index": 0}
+    text = {"type": "output_text", "text": "Hi", "annotations": [url, file]}
     body = responses_body(
         [
-            {"id": "ws_1", "type": "web_search_call", "status": "completed"},
+            {"id": "fs_1", "type": "file_search_call", "status": "completed", "queries": ["q"]},
             {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed", "content": [text]},
         ]
     )
     out = convert_response("openai-responses", "anthropic", body, Options())
-    assert anthropic_parses(out.body).content[0].text == "Hi"
-    assert any("'web_search_call'" in w for w in out.warnings) and any("annotations" in w for w in out.warnings)
+    (block,) = anthropic_parses(out.body).content
+    assert block.text == "Hi" and [(c.url, c.title) for c in block.citations] == [("https://x", "X")]
+    assert any("'file_search_call'" in w for w in out.warnings)
+    assert any("'file_citation' annotations" in w for w in out.warnings)
+    # a Responses client gets both back as they were
+    same = convert_response("openai-responses", "openai-responses", body, Options())
+    assert same.warnings == [] and same.body["output"] == body["output"]
 
 
 @pytest.mark.parametrize(
@@ -515,7 +522,7 @@ def test_input_parts_and_roles_map() -> None:
     }
     out = convert_request("openai-responses", "anthropic", body, Options())
     check_anthropic_request(out.body)
-    assert out.body["system"] == "Dev rules.\n\nLate rule."
+    assert out.body["system"] == [{"type": "text", "text": "Dev rules."}, {"type": "text", "text": "Late rule."}]
     assert any("folded into the system prompt" in w for w in out.warnings)
     assert out.body["messages"][0]["content"] == [
         {"type": "text", "text": "Look:"},
@@ -630,7 +637,8 @@ def _rejected(body: Any, target: str, options: Options | None = None) -> Request
     return rejected
 
 
-@pytest.mark.parametrize("tool", BUILTIN_TOOLS, ids=lambda t: t["type"])
+# web search is mapped to an anthropic upstream's own and dropped for openai-chat (test_lossless.py)
+@pytest.mark.parametrize("tool", [t for t in BUILTIN_TOOLS if "web_search" not in t["type"]], ids=lambda t: t["type"])
 @pytest.mark.parametrize("target", ["anthropic", "openai-chat"])
 def test_hosted_tool_is_dropped_naming_it_or_rejected_when_the_route_says_so(tool: dict[str, Any], target: str) -> None:
     body = {"model": "gpt-5", "input": "hi", "tools": [TOOL, tool]}
@@ -655,7 +663,7 @@ def test_builtin_tools_pass_to_a_responses_upstream() -> None:
     out = convert_request("openai-responses", "openai-responses", body, Options())
     check_responses_request(out.body)
     assert out.body["tools"] == body["tools"] and out.body["tool_choice"] == {"type": "web_search_preview"}
-    assert _rejected(body, "anthropic", REJECT_HOSTED).param == "tools[1]"
+    assert _rejected(body, "anthropic", REJECT_HOSTED).param == "tools[3]"  # web search maps to anthropic's
     no_tools = {**body, "tools": [TOOL]}
     assert _rejected(no_tools, "openai-chat").param == "tool_choice"
 

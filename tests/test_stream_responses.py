@@ -81,8 +81,10 @@ def sse_events(body: bytes) -> list[tuple[str, dict[str, Any]]]:
     return [(sse.event or "", sse.json()) for sse in SSEDecoder().iter_bytes(iter([body]))]
 
 
-def check_responses_wire(body: bytes) -> list[tuple[str, dict[str, Any]]]:
-    """The Responses stream invariants a client may rely on."""
+def check_responses_wire(body: bytes, final_repeats_done: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """The Responses stream invariants a client may rely on. ``final_repeats_done``: the final
+    response repeats each item's done form (a Responses source's own final object, which the API
+    re-encrypts, comes back as it was instead)."""
     events = sse_events(body)
     assert events[0][0] == "response.created" and events[1][0] == "response.in_progress"
     for position, (name, data) in enumerate(events):
@@ -99,7 +101,8 @@ def check_responses_wire(body: bytes) -> list[tuple[str, dict[str, Any]]]:
             assert current is None, "items are written one at a time"
             assert data["output_index"] == len(done_items)
             current = data["item"]
-            prefix = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_"}[current["type"]]
+            prefix = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_", "web_search_call": "ws_"}
+            prefix = prefix[current["type"]]
             assert current["id"].startswith(prefix) and current["id"] not in ids
             ids.add(current["id"])
             if current["type"] == "function_call":
@@ -116,9 +119,9 @@ def check_responses_wire(body: bytes) -> list[tuple[str, dict[str, Any]]]:
             elif item["type"] == "function_call":
                 assert item["arguments"] == buffers[("args", 0)]
                 assert item["call_id"] == current["call_id"] and item["name"] == current["name"]
-            else:
-                summary = [buffers[("summary", 0)]] if ("summary", 0) in buffers else []
-                assert [s["text"] for s in item["summary"]] == summary
+            elif item["type"] == "reasoning":
+                parts = sorted(k[1] for k in buffers if k[0] == "summary")
+                assert [s["text"] for s in item["summary"]] == [buffers[("summary", i)] for i in parts]
             done_items[data["output_index"]] = item
             current = None
         elif name.startswith("response.") and "item_id" in data:
@@ -141,8 +144,8 @@ def check_responses_wire(body: bytes) -> list[tuple[str, dict[str, Any]]]:
             elif name == "response.function_call_arguments.done":
                 assert data["arguments"] == buffers[("args", 0)]
             elif name == "response.reasoning_summary_part.added":
-                assert data["summary_index"] == 0
-                buffers[("summary", 0)] = ""
+                assert data["summary_index"] == len([k for k in buffers if k[0] == "summary"])
+                buffers[("summary", data["summary_index"])] = ""
             elif name == "response.reasoning_summary_text.delta":
                 buffers[("summary", data["summary_index"])] += data["delta"]
             elif name in ("response.reasoning_summary_text.done", "response.reasoning_summary_part.done"):
@@ -156,7 +159,12 @@ def check_responses_wire(body: bytes) -> list[tuple[str, dict[str, Any]]]:
         assert last_name in ("response.completed", "response.incomplete") and current is None
     final = last["response"]
     assert final["id"] == response_id
-    assert final["output"] == [done_items[i] for i in sorted(done_items)]
+    if final_repeats_done:
+        assert final["output"] == [done_items[i] for i in sorted(done_items)]
+    else:
+        assert [(i["id"], i["type"]) for i in final["output"]] == [
+            (done_items[i]["id"], done_items[i]["type"]) for i in sorted(done_items)
+        ]
     return events
 
 
@@ -275,7 +283,7 @@ def test_identity(data: Any) -> None:
     source = data if isinstance(data, bytes) else data.read_bytes()
     expected = responses_view(source)
     out, _ = convert("openai-responses", "openai-responses", source)
-    check_responses_wire(out)
+    check_responses_wire(out, final_repeats_done=False)
     got = responses_view(out)
     if expected.stop is None and expected.error is None:
         assert got.error is not None  # truncated upstream: an explicit error, not a silent end
@@ -363,10 +371,11 @@ def test_truncated_upstream_is_an_error() -> None:
 
 
 def test_unknown_events_and_items_are_tolerated() -> None:
+    item = {"id": "ig_1", "type": "image_generation_call", "status": "in_progress"}
     unknown = [
-        {"type": "response.output_item.added", "output_index": 0, "item": {"id": "ws_1", "type": "web_search_call"}},
-        {"type": "response.web_search_call.searching", "output_index": 0, "item_id": "ws_1"},
-        {"type": "response.output_item.done", "output_index": 0, "item": {"id": "ws_1", "type": "web_search_call"}},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.image_generation_call.generating", "output_index": 0, "item_id": "ig_1"},
+        {"type": "response.output_item.done", "output_index": 0, "item": {**item, "status": "completed"}},
         {"type": "response.some_future_event", "output_index": 1},
     ]
     text_events, text_final = message(1, "msg_1", ["After the search."])
@@ -380,7 +389,11 @@ def test_unknown_events_and_items_are_tolerated() -> None:
     )
     out, warned = convert("openai-responses", "anthropic", data)
     assert anthropic_view(out).parts == [("text", "After the search.")]
-    assert warned == ["openai-responses 'web_search_call' output item has no equivalent in the target format: dropped"]
+    assert warned == ["openai-responses 'image_generation_call' output item: no equivalent in anthropic, dropped"]
+    same, warned = convert("openai-responses", "openai-responses", data)  # a Responses client gets it all
+    assert warned == [] and [e for e in sse_events(same) if e[0].startswith("response.image")] == [
+        ("response.image_generation_call.generating", {**unknown[1], "sequence_number": 3})
+    ]
 
 
 @pytest.mark.parametrize("where", ["completed", "item_done"])

@@ -165,8 +165,23 @@ def render(assembled: Assembled) -> tuple[str, list[Line]]:
             section(f"thinking{signed}", block.text)
         elif block.kind == "redacted_thinking":
             section("redacted thinking", f"({len(block.data)} chars of encrypted data)")
+        elif block.kind == "web_search":
+            query = block.input.get("query") if isinstance(block.input, dict) else None
+            section(f"web search ({block.id})", str(query) if query is not None else _pretty_json(block.input))
+        elif block.kind == "web_search_result":
+            found = "\n".join(f"{r.url}  {r.title}".rstrip() for r in block.results)
+            section(f"web search results ({block.id})", f"failed: {block.data}" if block.data else found)
+        elif block.kind == "native":
+            fmt, data = (block.native.format, block.native.data) if block.native else ("", {})
+            shown = data.get("item", data)
+            name = shown.get("type") if isinstance(shown, dict) else None
+            section(f"{fmt} {name!r} block", _pretty_json(shown))
         else:  # text, refusal
             section(block.kind, block.text)
+            if block.citations:
+                lines.extend(
+                    [("text", f"  cites {c.url}" + (f"  {c.title}" if c.title else ""))] for c in block.citations
+                )
 
     lines.append([("text", "")])
     if msg.stop_reason:

@@ -8,11 +8,32 @@ call per event; :class:`EventLog` turns the calls back into tuples where a list 
 Event order, as every reader must produce it::
 
     message_start
-    ( block_start  (text | tool_input | thinking | signature)*  block_stop )*
+    ( block_start  (text | tool_input | thinking | signature | citation | search_result | native)*  block_stop )*
     usage*  stop?  (end | error)
 
 Blocks are strictly sequential (one open at a time) and numbered 0, 1, 2… in order.
 Usage may also arrive before or between blocks; a later value wins per field.
+``native`` may also come between blocks, with index -1 (message-level fields of the source).
+
+What each block kind receives:
+
+- ``text``, ``refusal``: ``text`` fragments; a text block may have ``citation`` events (the
+  web pages its text rests on).
+- ``tool_use`` (``id``, ``name``): ``tool_input`` fragments of its JSON arguments.
+- ``thinking``: ``thinking`` fragments, then ``signature`` fragments.
+- ``redacted_thinking`` (``data``): nothing.
+- ``web_search`` (``id``): a web search the provider ran itself (a hosted tool); its input, a JSON
+  object with the ``query``, arrives as ``tool_input`` fragments.
+- ``web_search_result`` (``id`` of the search it answers; ``data`` = an error code when the search
+  failed): one ``search_result`` event per page found.
+- ``native``: a block of the source format's own with no canonical meaning; all of it is in the
+  ``native`` carrier of its ``block_start`` and in ``native`` events.
+
+The native carrier (:class:`Native`) is how nothing is lost between a client and an upstream of
+the same format: ``message_start(native=)`` and ``block_start(native=)`` carry the source's own
+fields of that message or block that the canonical model does not hold, and ``native`` events the
+source's events (or block parts) that have no canonical meaning. A writer of the carrier's format
+writes it back verbatim; any other writer drops it with a warning naming what was lost.
 """
 
 from __future__ import annotations
@@ -22,11 +43,15 @@ from typing import Any
 
 import orjson
 
-# Usage keys (all optional): input_tokens (not cached), output_tokens, cache_read_input_tokens,
-# cache_creation_input_tokens, reasoning_tokens (a part of output_tokens).
+# Usage keys (all optional), in Anthropic's arithmetic: input_tokens counts neither cache reads nor
+# cache writes; cache_read_input_tokens, cache_creation_input_tokens (tokens written to the prompt
+# cache); output_tokens; reasoning_tokens (a part of output_tokens); web_search_requests (hosted
+# web searches the provider ran). OpenAI's input/prompt tokens include cache reads and writes.
 Usage = dict[str, int]
 
-BLOCK_KINDS = ("text", "refusal", "tool_use", "thinking", "redacted_thinking")
+BLOCK_KINDS = (
+    "text", "refusal", "tool_use", "thinking", "redacted_thinking", "web_search", "web_search_result", "native",
+)  # fmt: skip
 
 # Canonical stop reasons use the Anthropic vocabulary.
 STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal")
@@ -46,14 +71,56 @@ ERROR_STATUS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Native:
+    """A part of one format's own wire form that the canonical model does not hold.
+
+    ``data`` is that format's JSON, in a shape its own writer knows (a whole block, the unmodelled
+    fields of a block or message, an event). A writer of ``format`` writes it back verbatim; a
+    writer of any other format drops it, warning with ``what`` (empty when nothing of value is
+    lost: fields that are null, zero or empty, or that repeat what the client itself sent).
+    """
+
+    format: str
+    data: dict[str, Any]
+    what: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A web page that the text of a block rests on (a hosted web search's result)."""
+
+    url: str
+    title: str | None = None
+    cited_text: str = ""  # the passage of the page (anthropic; openai has none)
+    encrypted_index: str = ""  # anthropic's opaque reference: needed to send the citation back to anthropic
+    start: int | None = None  # the span of the block's text it supports (openai); None: the whole block
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One page a hosted web search found."""
+
+    url: str
+    title: str = ""
+    page_age: str | None = None
+    encrypted_content: str = ""  # anthropic's opaque copy of the page: needed to send the result back to anthropic
+
+
 class StreamSink:
     """Receiver of canonical stream events. Writers override what they need."""
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         pass
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
-        """``kind`` is one of BLOCK_KINDS; ``id``/``name`` for tool_use, ``data`` for redacted_thinking."""
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
+        """``kind`` is one of BLOCK_KINDS; ``id``/``name`` for tool_use, ``id`` for the web search
+        blocks, ``data`` for redacted_thinking and a failed web_search_result."""
 
     def text(self, index: int, text: str) -> None:
         """A text fragment of a ``text`` or ``refusal`` block."""
@@ -66,6 +133,15 @@ class StreamSink:
 
     def signature(self, index: int, signature: str) -> None:
         pass
+
+    def citation(self, index: int, citation: Citation) -> None:
+        """A citation of a ``text`` block."""
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        """A page a ``web_search_result`` block lists."""
+
+    def native(self, index: int, carrier: Native) -> None:
+        """A part of the source's own form with no canonical meaning, of block ``index`` (-1: of the message)."""
 
     def block_stop(self, index: int) -> None:
         pass
@@ -92,10 +168,14 @@ class EventLog(StreamSink):
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         self.events.append(("message_start", id, model, dict(usage), created))
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self.events.append(("block_start", index, kind, id, name, data))
 
     def text(self, index: int, text: str) -> None:
@@ -109,6 +189,15 @@ class EventLog(StreamSink):
 
     def signature(self, index: int, signature: str) -> None:
         self.events.append(("signature", index, signature))
+
+    def citation(self, index: int, citation: Citation) -> None:
+        self.events.append(("citation", index, citation))
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        self.events.append(("search_result", index, result))
+
+    def native(self, index: int, carrier: Native) -> None:
+        self.events.append(("native", index, carrier))
 
     def block_stop(self, index: int) -> None:
         self.events.append(("block_stop", index))
@@ -148,6 +237,10 @@ class Block:
     url: str = ""  # image by URL
     content: list[Block] = field(default_factory=list)  # tool_result: text and image blocks
     is_error: bool = False  # tool_result
+    citations: list[Citation] = field(default_factory=list)  # text
+    results: list[SearchResult] = field(default_factory=list)  # web_search_result (data: its error code)
+    # the source's own fields of this block the model does not hold; for kind native, the whole block
+    native: Native | None = None
 
 
 @dataclass
@@ -188,6 +281,18 @@ CUSTOM_TOOL_PARAMETER = "input"
 
 
 @dataclass
+class WebSearch:
+    """The provider's own web search tool (anthropic ``web_search_*``, openai-responses ``web_search*``):
+    the upstream runs the searches and answers with ``web_search``/``web_search_result`` blocks."""
+
+    allowed_domains: list[str] | None = None
+    blocked_domains: list[str] | None = None  # anthropic only
+    user_location: dict[str, str] | None = None  # any of city, region, country, timezone
+    max_uses: int | None = None  # anthropic only
+    context_size: str | None = None  # openai-responses search_context_size: low | medium | high
+
+
+@dataclass
 class Request:
     """A request in canonical form. ``None`` means the client did not set it."""
 
@@ -200,6 +305,7 @@ class Request:
     stop: list[str] = field(default_factory=list)
     stream: bool = False
     tools: list[Tool] = field(default_factory=list)
+    web_search: WebSearch | None = None  # the client enabled the provider's hosted web search
     tool_choice: dict[str, Any] | None = None  # {"type": "auto"|"none"|"any"|"tool", "name": …}
     parallel_tool_calls: bool | None = None
     thinking_budget: int | None = None  # extended thinking enabled with this budget
@@ -211,8 +317,10 @@ class Request:
     prompt_cache_key: str | None = None
     # Flattened tool name -> where it came from, for the answer's way back (see ToolOrigin).
     tool_origins: dict[str, ToolOrigin] = field(default_factory=dict)
-    # Fields of the client's own format with no canonical equivalent (openai-responses: store,
-    # metadata, built-in tools…): written as they are for an upstream of the same format only.
+    # Fields of the client's own format with no canonical equivalent, or kept as it sent them
+    # (openai-responses: store, metadata, built-in tools…; anthropic: cache_control'd system, tools,
+    # thinking…): written as they are for an upstream of the same format only (convert_request
+    # empties it for any other).
     native: dict[str, Any] = field(default_factory=dict)
     # (param, message, fatal) for an upstream of another format: a fatal one rejects the request
     # (the request needs it: a built-in tool, a stored response), any other is dropped with the warning.
@@ -241,6 +349,7 @@ class Message:
     usage: Usage = field(default_factory=dict)
     created: int | None = None
     error: tuple[str, str] | None = None  # (type, message) when the stream failed
+    native: list[Native] = field(default_factory=list)  # the source's own message-level fields
 
 
 class MessageBuilder(StreamSink):
@@ -250,13 +359,19 @@ class MessageBuilder(StreamSink):
         self.message = Message()
         self._args: dict[int, list[str]] = {}
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         self.message.id, self.message.model, self.message.created = id, model, created
         self.message.usage.update(usage)
+        if native is not None:
+            self.message.native.append(native)
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
-        self.message.content.append(Block(kind, id=id, name=name, data=data))
-        if kind == "tool_use":
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
+        self.message.content.append(Block(kind, id=id, name=name, data=data, native=native))
+        if kind in ("tool_use", "web_search"):
             self._args[len(self.message.content) - 1] = []
 
     def _block(self, index: int) -> Block:
@@ -274,9 +389,19 @@ class MessageBuilder(StreamSink):
     def tool_input(self, index: int, fragment: str) -> None:
         self._args[index].append(fragment)
 
+    def citation(self, index: int, citation: Citation) -> None:
+        self._block(index).citations.append(citation)
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        self._block(index).results.append(result)
+
+    def native(self, index: int, carrier: Native) -> None:
+        if index < 0:  # the parts of a native block are its source's own events: shown by the block's start
+            self.message.native.append(carrier)
+
     def block_stop(self, index: int) -> None:
         block = self._block(index)
-        if block.kind == "tool_use":
+        if block.kind in ("tool_use", "web_search"):
             block.input = parse_tool_input("".join(self._args.pop(index, [])))
 
     def usage(self, usage: Usage) -> None:
@@ -287,6 +412,37 @@ class MessageBuilder(StreamSink):
 
     def error(self, type: str, message: str) -> None:
         self.message.error = (type, message)
+
+
+def replay(message: Message, sink: StreamSink) -> None:
+    """A whole message as the stream events that would have carried it (a JSON answer to a client
+    that asked for a stream)."""
+    usage = message.usage
+    sink.message_start(message.id, message.model, {k: v for k, v in usage.items() if "input" in k}, message.created)
+    for carrier in message.native:
+        sink.native(-1, carrier)
+    for index, block in enumerate(message.content):
+        sink.block_start(index, block.kind, id=block.id, name=block.name, data=block.data, native=block.native)
+        if block.kind in ("text", "refusal") and block.text:
+            sink.text(index, block.text)
+        elif block.kind == "thinking":
+            if block.text:
+                sink.thinking(index, block.text)
+            if block.signature:
+                sink.signature(index, block.signature)
+        elif block.kind in ("tool_use", "web_search"):
+            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input or {}).decode()
+            sink.tool_input(index, arguments)
+        for citation in block.citations:
+            sink.citation(index, citation)
+        for result in block.results:
+            sink.search_result(index, result)
+        sink.block_stop(index)
+    if usage:
+        sink.usage(dict(usage))
+    if message.stop_reason:
+        sink.stop(message.stop_reason, message.stop_sequence)
+    sink.end()
 
 
 def parse_tool_input(arguments: str) -> Any:

@@ -8,17 +8,12 @@ asks for usage, the upstream path a format wants); this module applies it to rec
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from . import contentview
-from .addon import _redacted
+from . import contentview, policy
 from .formats import FORMATS
 
-# Query parameters that may carry a key, whatever the format (gateways use their own names too).
-CREDENTIAL_PARAMS = FORMATS.credential_query | {"key", "api_key", "api-key", "apikey", "access_token", "token"}
-REDACTED = _redacted("client credential")
 API_VERSION_PREFIX = "/v1"  # where an endpoint lives when the recorded path does not say
 
 
@@ -38,11 +33,11 @@ def endpoint_path(source_path: str, source: str, target: str, model: str = "", s
     the prefix alone.
     """
     path = source_path.split("?", 1)[0].rstrip("/")
-    suffix = next((s for s in FORMATS.get(source).path_suffixes if path.endswith(s)), None)
-    prefix = path[: -len(suffix)] if suffix and not suffix.startswith(":") else API_VERSION_PREFIX
-    target_format = FORMATS.get(target)
-    endpoint = target_format.path_suffixes[0]
-    return target_format.request_target(prefix + endpoint if endpoint.startswith("/") else prefix, model, stream)
+    source_format, target_format = FORMATS.get(source), FORMATS.get(target)
+    suffix = next((s for s in source_format.path_suffixes if path.endswith(s)), None)
+    prefix = path[: -len(suffix)] if suffix and not source_format.model_in_path else API_VERSION_PREFIX
+    base = prefix if target_format.model_in_path else prefix + target_format.path_suffixes[0]
+    return target_format.request_target(base, model, stream)
 
 
 def target_host(host: str, source: str, target: str) -> str:
@@ -91,19 +86,14 @@ def flow_format(method: str, path: str, status: int, content_type: str, body: by
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Headers with every credential's value replaced (recordings keep no key)."""
-    return [(k, REDACTED if k.lower() in FORMATS.credential_headers else v) for k, v in headers]
+    """Headers with every credential's value replaced (recordings keep no key): the addon's policy."""
+    return policy.client_view_headers(headers)
 
 
 def redact_url(url: str) -> str:
-    """``url`` with credential query parameters' values replaced."""
+    """``url`` with credential query parameters' values replaced (the addon's policy)."""
     base, sep, query = url.partition("?")
-    if not sep:
-        return url
-    params = parse_qsl(query, keep_blank_values=True)
-    if not any(k.lower() in CREDENTIAL_PARAMS for k, _ in params):
-        return url
-    return base + "?" + urlencode([(k, REDACTED if k.lower() in CREDENTIAL_PARAMS else v) for k, v in params])
+    return f"{base}?{policy.redact_query(query)}" if sep else url
 
 
 def client_request_headers(target: str, authority: str, stream: bool, http1: bool) -> list[tuple[str, str]]:

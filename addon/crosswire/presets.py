@@ -59,8 +59,7 @@ PROVIDERS: dict[str, Provider] = {
 def _official_endpoint(fmt: Format) -> str:
     """Where a format's own vendor serves it: its endpoint under /v1, or (for a format with the
     model in the path) the collection a route names."""
-    first = fmt.path_suffixes[0]
-    path = "/v1" + first if first.startswith("/") or not fmt.route_suffixes else fmt.route_suffixes[0]
+    path = fmt.route_suffixes[0] if fmt.model_in_path and fmt.route_suffixes else "/v1" + fmt.path_suffixes[0]
     return f"https://{fmt.official_host}{path}"
 
 
@@ -114,10 +113,11 @@ class Target:
     route_options: Mapping[str, Any] = field(default_factory=dict)
 
     def endpoint(self) -> str:
-        path = FORMATS.get(self.format).path_suffixes[0]
+        fmt = FORMATS.get(self.format)
         base = self.base_url.rstrip("/")
-        if not path.startswith("/"):  # a method of a model's resource: the route names the API, its
-            return base  # format's request_target builds each request's model path under it
+        if fmt.model_in_path:  # the route names the API; its format's request_target builds each
+            return base  # request's model path under it
+        path = fmt.path_suffixes[0]
         return base if base.endswith(path) else base + path
 
 

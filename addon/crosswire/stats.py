@@ -23,7 +23,7 @@ from .events import Usage
 VERSION = 1
 # Canonical usage keys, as the summary names them.
 TOKEN_KEYS = {
-    "input_tokens": "input",  # not read from a cache (OpenAI: prompt_tokens minus cached_tokens)
+    "input_tokens": "input",  # neither read from nor written to a cache (OpenAI: prompt_tokens minus both)
     "output_tokens": "output",
     "cache_read_input_tokens": "cache read",
     "cache_creation_input_tokens": "cache write",

@@ -7,16 +7,32 @@ from typing import Any
 import orjson
 from orjson import JSONDecodeError
 
-from ..events import StreamSink, Usage
+from ..events import Citation, Native, SearchResult, StreamSink, Usage
 from ..options import Options
 from . import base
-from .base import Warn, log
+from .base import Warn, extra_fields, log, merge_native, native_fields
 
 NAME = "anthropic"
 
 _loads = orjson.loads
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+# The fields of each block type the canonical model holds; the rest of a block travels as native.
+BLOCK_FIELDS = {
+    "text": frozenset(("type", "text", "citations")),
+    "tool_use": frozenset(("type", "id", "name", "input")),
+    "thinking": frozenset(("type", "thinking", "signature")),
+    "redacted_thinking": frozenset(("type", "data")),
+    "server_tool_use": frozenset(("type", "id", "name", "input")),  # name web_search
+    "web_search_tool_result": frozenset(("type", "tool_use_id", "content")),
+}
+# A block field whose value here says nothing a client of another format misses (the model itself
+# called the tool, not a program it ran).
+BLOCK_DEFAULTS = {"caller": {"type": "direct"}}
+MESSAGE_FIELDS = frozenset(("id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"))
+WEB_SEARCH = "web_search"  # the name of Anthropic's hosted web search tool
+WEB_SEARCH_RESULT = "web_search_result_location"  # the citation type that points into a search result
 
 
 # The events only an anthropic stream has (error and ping frames look like other formats').
@@ -44,13 +60,129 @@ def is_error_frame(parsed: Any) -> bool:
 def read_usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return {}
-    return {k: v for k in USAGE_KEYS if isinstance(v := raw.get(k), int)}
+    usage = {k: v for k in USAGE_KEYS if isinstance(v := raw.get(k), int)}
+    details, server = raw.get("output_tokens_details"), raw.get("server_tool_use")
+    if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
+        usage["reasoning_tokens"] = details["thinking_tokens"]
+    if isinstance(server, dict) and isinstance(server.get("web_search_requests"), int):
+        usage["web_search_requests"] = server["web_search_requests"]
+    return usage
+
+
+def usage_extras(raw: Any) -> dict[str, Any]:
+    """The fields of a usage object :func:`read_usage` does not read (service_tier, iterations…)."""
+    if not isinstance(raw, dict):
+        return {}
+    extras = extra_fields(raw, set(USAGE_KEYS))
+    for key, modelled in (("output_tokens_details", "thinking_tokens"), ("server_tool_use", "web_search_requests")):
+        if isinstance(extras.get(key), dict):
+            rest = {k: v for k, v in extras[key].items() if k != modelled}
+            if rest:
+                extras[key] = rest
+            else:
+                del extras[key]
+    return extras
+
+
+def write_usage(usage: Usage) -> dict[str, Any]:
+    """Canonical usage as Anthropic writes it; counts a source did not give are left out."""
+    out: dict[str, Any] = {k: v for k, v in usage.items() if k in USAGE_KEYS}
+    if "reasoning_tokens" in usage:
+        out["output_tokens_details"] = {"thinking_tokens": usage["reasoning_tokens"]}
+    if "web_search_requests" in usage:  # the newest SDK requires both counts
+        out["server_tool_use"] = {"web_search_requests": usage["web_search_requests"], "web_fetch_requests": 0}
+    return out
+
+
+def read_citation(raw: Any) -> Citation | None:
+    """A ``web_search_result_location`` citation; None for the other (document) citation types."""
+    if not isinstance(raw, dict) or raw.get("type") != WEB_SEARCH_RESULT:
+        return None
+    title = raw.get("title")
+    return Citation(
+        url=_str(raw, "url"),
+        title=title if isinstance(title, str) else None,
+        cited_text=_str(raw, "cited_text"),
+        encrypted_index=_str(raw, "encrypted_index"),
+    )
+
+
+def write_citation(citation: Citation) -> dict[str, Any]:
+    return {
+        "type": WEB_SEARCH_RESULT,
+        "cited_text": citation.cited_text,
+        "url": citation.url,
+        "title": citation.title,
+        "encrypted_index": citation.encrypted_index,
+    }
+
+
+def read_results(content: Any) -> tuple[list[SearchResult], str]:
+    """A web_search_tool_result's content: its results, or an error code."""
+    if isinstance(content, dict):
+        return [], _str(content, "error_code") or "unavailable"
+    results = []
+    for item in content if isinstance(content, list) else ():
+        if isinstance(item, dict):
+            age = item.get("page_age")
+            results.append(
+                SearchResult(
+                    url=_str(item, "url"),
+                    title=_str(item, "title"),
+                    page_age=age if isinstance(age, str) else None,
+                    encrypted_content=_str(item, "encrypted_content"),
+                )
+            )
+    return results, ""
+
+
+def write_results(results: list[SearchResult], error: str) -> Any:
+    if error:
+        return {"type": "web_search_tool_result_error", "error_code": error}
+    return [
+        {
+            "type": "web_search_result",
+            "title": r.title,
+            "url": r.url,
+            "encrypted_content": r.encrypted_content,
+            "page_age": r.page_age,
+        }
+        for r in results
+    ]
+
+
+def block_kind(block: dict[str, Any]) -> str:
+    """The canonical kind of an anthropic content block (``native`` for those the model lacks)."""
+    btype = block.get("type")
+    if btype in ("text", "tool_use", "thinking", "redacted_thinking", "web_search_tool_result"):
+        return "web_search_result" if btype == "web_search_tool_result" else str(btype)
+    if btype == "server_tool_use" and block.get("name") == WEB_SEARCH:
+        return "web_search"
+    return "native"
+
+
+def block_native(block: dict[str, Any], kind: str) -> Native | None:
+    """The block's own fields the canonical model does not hold (the whole block for a native one)."""
+    if kind == "native":
+        return Native(NAME, block, f"anthropic {block.get('type')!r} content block")
+    extras = extra_fields(block, BLOCK_FIELDS[str(block.get("type"))])
+    if "citations" in block:  # kept so a block that started with `citations: []` does so again
+        extras["citations"] = []
+    return native_fields(NAME, extras, "content block", BLOCK_DEFAULTS)
+
+
+def message_native(fields: dict[str, Any], usage: Any, where: str) -> Native | None:
+    extras = usage_extras(usage)
+    if extras:
+        fields["usage"] = extras
+    return native_fields(NAME, fields, where)
 
 
 class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
-        self._index: dict[object, int] = {}  # source block index -> canonical index (skipped blocks absent)
+        self._index: dict[object, int] = {}  # source block index -> canonical index
+        self._native: dict[object, int] = {}  # the same for native blocks (their deltas are native)
         self._text = sink.text  # bound once: called once per token
 
     def event(self, name: str, raw: str) -> None:
@@ -78,41 +210,49 @@ class AnthropicStreamReader(base.StreamReader):
             return
         kind = data.get("type") or name
         if kind == "content_block_delta":
-            index = self._index.get(data.get("index"))
+            source = data.get("index")
             delta = data.get("delta")
-            if index is None or delta.__class__ is not dict:
-                return  # a block we skipped (server tools): already warned at its start
-            dtype = delta.get("type")
-            if dtype == "text_delta":
-                text = delta.get("text")
-                self._text(index, text if text.__class__ is str else "")
-            elif dtype == "input_json_delta":
-                self.sink.tool_input(index, _str(delta, "partial_json"))
-            elif dtype == "thinking_delta":
-                self.sink.thinking(index, _str(delta, "thinking"))
-            elif dtype == "signature_delta":
-                self.sink.signature(index, _str(delta, "signature"))
+            if delta.__class__ is not dict:
+                return
+            if source in self._native:  # the block's own warning covers its parts
+                self.sink.native(self._native[source], Native(NAME, {"delta": delta}))
+            elif source in self._index:
+                self._delta(self._index[source], delta)
             else:
-                log.debug("crosswire: skipping anthropic delta type %r", dtype)
+                log.debug("crosswire: anthropic delta for an unknown block dropped")
         elif kind == "content_block_start":
             self._block_start(data)
         elif kind == "content_block_stop":
-            if self._open >= 0 and self._index.get(data.get("index")) == self._open:
+            source = data.get("index")
+            if self._open >= 0 and self._open == self._index.get(source, self._native.get(source)):
                 self._close_block()
         elif kind == "message_delta":
             self._close_block()
+            delta = data.get("delta")
+            delta = delta if isinstance(delta, dict) else {}
+            fields = extra_fields(data, {"type", "delta", "usage"})
+            delta_extras = extra_fields(delta, {"stop_reason", "stop_sequence"})
+            if delta_extras:
+                fields["delta"] = delta_extras
+            native = message_native(fields, data.get("usage"), "message_delta")
+            if native is not None:
+                self.sink.native(-1, Native(NAME, {"message_delta": native.data}, native.what))
             usage = read_usage(data.get("usage"))
             if usage:
                 self.sink.usage(usage)
-            delta = data.get("delta")
-            if isinstance(delta, dict) and delta.get("stop_reason"):
+            if delta.get("stop_reason"):
                 sequence = delta.get("stop_sequence")
                 self.sink.stop(str(delta["stop_reason"]), sequence if isinstance(sequence, str) else None)
         elif kind == "message_start":
             msg = data.get("message")
             if not isinstance(msg, dict):
                 msg = {}
-            self.sink.message_start(_str(msg, "id"), _str(msg, "model"), read_usage(msg.get("usage")))
+            native = message_native(extra_fields(msg, MESSAGE_FIELDS), msg.get("usage"), "message")
+            if msg.get("id") and not str(msg["id"]).startswith("msg_"):  # kept as it is for an anthropic client
+                native = Native(
+                    NAME, {**(native.data if native else {}), "id": msg["id"]}, native.what if native else ""
+                )
+            self.sink.message_start(_str(msg, "id"), _str(msg, "model"), read_usage(msg.get("usage")), native=native)
         elif kind == "message_stop":
             self._close_block()
             self.done = True
@@ -123,35 +263,71 @@ class AnthropicStreamReader(base.StreamReader):
             err = data.get("error")
             if not isinstance(err, dict):
                 err = {"message": err} if isinstance(err, str) else {}
+            extras = extra_fields(err, {"type", "message"})
+            if extras and not self.done:  # details…, for an anthropic client
+                self.sink.native(-1, Native(NAME, {"error": extras}))
             self.fail(str(err.get("type") or "api_error"), str(err.get("message") or "upstream error"))
+        else:  # an event type of the future: an anthropic client gets it as it came
+            self.sink.native(-1, Native(NAME, {"event": name, "data": data}))
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> None:
+        dtype = delta.get("type")
+        sink = self.sink
+        if dtype == "text_delta":
+            text = delta.get("text")
+            self._text(index, text if text.__class__ is str else "")
+        elif dtype == "input_json_delta":
+            sink.tool_input(index, _str(delta, "partial_json"))
+        elif dtype == "thinking_delta":
+            sink.thinking(index, _str(delta, "thinking"))
+        elif dtype == "signature_delta":
+            sink.signature(index, _str(delta, "signature"))
+        elif dtype == "citations_delta":
+            self._citation(index, delta.get("citation"), delta)
         else:
-            log.debug("crosswire: skipping anthropic event type %r", kind)
+            sink.native(index, Native(NAME, {"delta": delta}, f"anthropic {dtype!r} delta"))
+
+    def _citation(self, index: int, raw: Any, delta: dict[str, Any]) -> None:
+        citation = read_citation(raw)
+        if citation is not None:
+            self.sink.citation(index, citation)
+        else:
+            ctype = raw.get("type") if isinstance(raw, dict) else None
+            self.sink.native(index, Native(NAME, {"delta": delta}, f"anthropic {ctype!r} citations"))
 
     def _block_start(self, data: dict[str, Any]) -> None:
         block = data.get("content_block")
         if not isinstance(block, dict):
             block = {}
-        btype = block.get("type")
-        if btype not in ("text", "tool_use", "thinking", "redacted_thinking"):
-            self.warn(f"anthropic {btype!r} content block has no equivalent in the target format: dropped")
-            return
+        kind = block_kind(block)
         sink = self.sink
-        if btype == "text":
-            index = self._start_block("text")
+        native = block_native(block, kind)
+        if kind == "text":
+            index = self._start_block("text", native=native)
             if block.get("text"):
                 sink.text(index, _str(block, "text"))
-        elif btype == "tool_use":
-            index = self._start_block("tool_use", id=_str(block, "id"), name=_str(block, "name"))
+            for citation in block.get("citations") or ():
+                self._citation(index, citation, {"type": "citations_delta", "citation": citation})
+        elif kind in ("tool_use", "web_search"):
+            index = self._start_block(kind, id=_str(block, "id"), name=_str(block, "name"), native=native)
             if block.get("input"):
                 sink.tool_input(index, orjson.dumps(block["input"]).decode())
-        elif btype == "thinking":
-            index = self._start_block("thinking")
+        elif kind == "thinking":
+            index = self._start_block("thinking", native=native)
             if block.get("thinking"):
                 sink.thinking(index, _str(block, "thinking"))
             if block.get("signature"):
                 sink.signature(index, _str(block, "signature"))
+        elif kind == "redacted_thinking":
+            index = self._start_block("redacted_thinking", data=_str(block, "data"), native=native)
+        elif kind == "web_search_result":
+            results, error = read_results(block.get("content"))
+            index = self._start_block(kind, id=_str(block, "tool_use_id"), data=error, native=native)
+            for result in results:
+                sink.search_result(index, result)
         else:
-            index = self._start_block("redacted_thinking", data=_str(block, "data"))
+            self._native[data.get("index")] = self._start_block("native", native=native)
+            return
         # Anthropic closes every block, but a stream cut short by max_tokens may leave the last one
         # open: the next block, message_delta or message_stop closes it for the writers.
         self._index[data.get("index")] = index
@@ -173,13 +349,24 @@ def _frame(event: str, payload: bytes) -> bytes:
 
 
 class AnthropicStreamWriter(base.StreamWriter):
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
+    format = NAME
+
+    def __init__(self, options: Options, warn: Warn = base._ignore) -> None:
+        super().__init__(options, warn)
         self._stop: tuple[str, str | None] | None = None
         self._text_index = -1
         self._text_prefix = b""  # the text_delta frame up to the text, for _text_index
+        self._written = 0  # blocks written: a block dropped (another format's native one) leaves no gap
+        self._open = -1  # canonical index of the open written block
+        self._out = -1  # its anthropic index
+        self._result: dict[str, Any] | None = None  # the open web_search_tool_result, written at its stop
+        self._results: list[SearchResult] = []
+        self._end: dict[str, Any] = {}  # message_delta fields of the source's own (anthropic)
+        self._error: dict[str, Any] = {}  # the same for its error event
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         if self._started:
             return
         self._started = True
@@ -192,45 +379,110 @@ class AnthropicStreamWriter(base.StreamWriter):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0, **{k: v for k, v in usage.items() if k in USAGE_KEYS}},
+            "usage": {"input_tokens": 0, "output_tokens": 0, **write_usage(usage)},
         }
+        own = self.own(native)
+        if own:
+            merge_native(message, own)
         self.out.append(_frame("message_start", orjson.dumps({"type": "message_start", "message": message})))
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self._ensure_started()
+        own = self.own(native)
         block: dict[str, Any]
-        if kind == "tool_use":
+        if kind == "native":
+            if own is None:
+                return  # another format's block: dropped (warned), and no anthropic index used
+            block = own
+        elif kind == "tool_use":
             block = {"type": "tool_use", "id": id, "name": name, "input": {}}
+        elif kind == "web_search":
+            block = {
+                "type": "server_tool_use",
+                "id": base.derive_id(id, "srvtoolu_", base.SEARCH_ID_PREFIXES),
+                "name": WEB_SEARCH,
+                "input": {},
+            }
+        elif kind == "web_search_result":  # its results come inside its content_block_start: written at its stop
+            search_id = base.derive_id(id, "srvtoolu_", base.SEARCH_ID_PREFIXES)
+            self._result, self._results = {"id": search_id, "error": data, "own": own}, []
+            block = {}
         elif kind == "thinking":
             block = {"type": "thinking", "thinking": "", "signature": ""}
         elif kind == "redacted_thinking":
             block = {"type": "redacted_thinking", "data": data}
         else:  # text and refusal
             block = {"type": "text", "text": ""}
-        payload = {"type": "content_block_start", "index": index, "content_block": block}
+        self._open, self._out = index, self._written
+        self._written += 1
+        if kind == "web_search_result":
+            return
+        if own and kind != "native":
+            merge_native(block, own)
+        payload = {"type": "content_block_start", "index": self._out, "content_block": block}
         self.out.append(_frame("content_block_start", orjson.dumps(payload)))
 
-    def _delta(self, index: int, head: bytes, value: str) -> None:
-        self.out.append(_DELTA % index + head + orjson.dumps(value) + b"}}\n\n")
+    def _delta(self, head: bytes, value: str) -> None:
+        self.out.append(_DELTA % self._out + head + orjson.dumps(value) + b"}}\n\n")
 
     def text(self, index: int, text: str) -> None:
         # The hot path: the frame prefix is built once per block.
         if index != self._text_index:
             self._text_index = index
-            self._text_prefix = _DELTA % index + b'{"type":"text_delta","text":'
+            self._text_prefix = _DELTA % self._out + b'{"type":"text_delta","text":'
         self.out.append(self._text_prefix + orjson.dumps(text) + b"}}\n\n")
 
     def tool_input(self, index: int, fragment: str) -> None:
-        self._delta(index, b'{"type":"input_json_delta","partial_json":', fragment)
+        self._delta(b'{"type":"input_json_delta","partial_json":', fragment)
 
     def thinking(self, index: int, text: str) -> None:
-        self._delta(index, b'{"type":"thinking_delta","thinking":', text)
+        self._delta(b'{"type":"thinking_delta","thinking":', text)
 
     def signature(self, index: int, signature: str) -> None:
-        self._delta(index, b'{"type":"signature_delta","signature":', signature)
+        self._delta(b'{"type":"signature_delta","signature":', signature)
+
+    def citation(self, index: int, citation: Citation) -> None:
+        if index == self._open:
+            self._delta_object({"type": "citations_delta", "citation": write_citation(citation)})
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        if index == self._open and self._result is not None:
+            self._results.append(result)
+
+    def native(self, index: int, carrier: Native) -> None:
+        own = self.own(carrier)
+        if own is None:
+            return
+        if "delta" in own:
+            if index == self._open:
+                self._delta_object(own["delta"])
+        elif "message_delta" in own:
+            merge_native(self._end, own["message_delta"])
+        elif "event" in own:
+            self.out.append(_frame(str(own["event"]), orjson.dumps(own["data"])))
+        elif "error" in own:
+            self._error = own["error"]
+
+    def _delta_object(self, delta: dict[str, Any]) -> None:
+        payload = {"type": "content_block_delta", "index": self._out, "delta": delta}
+        self.out.append(_frame("content_block_delta", orjson.dumps(payload)))
 
     def block_stop(self, index: int) -> None:
-        self.out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % index)
+        if index != self._open:
+            return  # a dropped block
+        self._open = -1
+        result = self._result
+        if result is not None:
+            self._result = None
+            block = {"type": "web_search_tool_result", "tool_use_id": result["id"]}
+            block["content"] = write_results(self._results, result["error"])
+            if result["own"]:
+                merge_native(block, result["own"])
+            payload = {"type": "content_block_start", "index": self._out, "content_block": block}
+            self.out.append(_frame("content_block_start", orjson.dumps(payload)))
+        self.out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % self._out)
 
     def usage(self, usage: Usage) -> None:
         self.reported_usage.update(usage)
@@ -239,20 +491,22 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._stop = (reason, sequence)
 
     def ping(self) -> None:
-        self.out.append(b'event: ping\ndata: {"type":"ping"}\n\n')
+        if not self.finished:
+            self.out.append(b'event: ping\ndata: {"type":"ping"}\n\n')
 
     def write_error(self, type: str, message: str) -> None:
-        payload = {"type": "error", "error": {"type": type, "message": message}}
+        payload = {"type": "error", "error": {**self._error, "type": type, "message": message}}
         self.out.append(_frame("error", orjson.dumps(payload)))
 
     def write_end(self) -> None:
         self._ensure_started()
         reason, sequence = self._stop or ("end_turn", None)
-        usage = {"output_tokens": 0, **{k: v for k, v in self.reported_usage.items() if k in USAGE_KEYS}}
-        payload = {
+        payload: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": reason, "stop_sequence": sequence},
-            "usage": usage,
+            "usage": {"output_tokens": 0, **write_usage(self.reported_usage)},
         }
+        if self._end:
+            merge_native(payload, self._end)
         self.out.append(_frame("message_delta", orjson.dumps(payload)))
         self.out.append(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')

@@ -12,21 +12,38 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import ERROR_STATUS, ApiError, Block, Message, Request, Tool, Turn
+from ..events import ERROR_STATUS, ApiError, Block, Message, Native, Request, Tool, Turn, WebSearch
 from ..options import Options
 from . import anthropic
-from .anthropic import USAGE_KEYS, read_usage
-from .base import Warn, derive_id
+from .anthropic import (
+    BLOCK_DEFAULTS,
+    BLOCK_FIELDS,
+    MESSAGE_FIELDS,
+    WEB_SEARCH,
+    message_native,
+    read_citation,
+    read_results,
+    read_usage,
+    write_citation,
+    write_results,
+    write_usage,
+)
+from .base import SEARCH_ID_PREFIXES, Warn, derive_id, extra_fields, merge_native, native_fields, own_native
 from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 NAME = "anthropic"
 
 MIN_THINKING_BUDGET = 1024
+WEB_SEARCH_TOOL = "web_search_20250305"  # the version every model with web search takes
+CACHE_CONTROL_DROPPED = "cache_control markers dropped (openai caches prompts automatically)"
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 CONTINUE_PLACEHOLDER = "(continue)"
 BILLING_HEADER = "x-anthropic-billing-header:"
 
+# Read into the canonical request, and kept as they were for an anthropic upstream (their details:
+# tool cache_control, adaptive thinking, metadata beyond the user id).
+_AS_SENT = ("tools", "tool_choice", "thinking", "output_config", "metadata")
 # Top-level request fields this module reads; anything else is reported as dropped.
 _REQUEST_FIELDS = {
     "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k",
@@ -45,25 +62,35 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         top_p=get(body, "top_p", float, ""),
         stream=bool(get(body, "stream", bool, "")),
     )
-    for key in body.keys() - _REQUEST_FIELDS:
-        warn(f"anthropic request field {key!r} has no equivalent: dropped")
+    for key in sorted(body.keys() - _REQUEST_FIELDS):  # kept for an anthropic upstream
+        req.native[key] = body[key]
+        req.foreign.append((key, f"anthropic request field {key!r} has no equivalent: dropped", False))
     if get(body, "top_k", int, "") is not None:
-        warn("top_k has no openai equivalent: dropped")
+        req.native["top_k"] = body["top_k"]
+        req.foreign.append(("top_k", "top_k has no openai equivalent: dropped", False))
+    for key in _AS_SENT:  # read below into the canonical request; an anthropic upstream gets them as sent
+        if body.get(key) is not None:
+            req.native[key] = body[key]
     system = get(body, "system", (str, list), "")
     if isinstance(system, str):
         req.system = [system] if system else []
     elif system is not None:
+        billing = False
         for i, block in enumerate(objects(system, "system")):
             if block.get("type") != "text":
                 raise RequestRejected(f"system[{i}].type: expected 'text'", f"system[{i}].type")
             text = get(block, "text", str, f"system[{i}]", required=True)
             if text.startswith(BILLING_HEADER):
-                warn(
+                billing = True
+                message = (
                     "Claude Code's in-band x-anthropic-billing-header system block not sent (it is for Anthropic "
                     "only, and changes on every request, which defeats the upstream's prompt caching)"
                 )
+                req.foreign.append((f"system[{i}]", message, False))
                 continue
             req.system.append(text)
+        if billing or any(block.keys() - {"type", "text"} for block in system):
+            req.native["system"] = system  # as sent (cache_control, billing header), for an anthropic upstream
     stop = get(body, "stop_sequences", list, "")
     req.stop = strings(stop, "stop_sequences") if stop else []
     metadata = get(body, "metadata", dict, "")
@@ -72,7 +99,7 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
     messages = objects(get(body, "messages", list, "", required=True), "messages")
     if not messages:
         raise RequestRejected("messages: at least one message is required", "messages")
-    cache_control = False
+    cache_control = citations = False
     for i, raw in enumerate(messages):
         path = f"messages[{i}]"
         role = get(raw, "role", str, path, required=True)
@@ -87,26 +114,57 @@ def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
         else:
             for j, block in enumerate(objects(content, f"{path}.content")):
                 cache_control |= "cache_control" in block
-                read = _read_block(block, f"{path}.content[{j}]", warn)
+                citations |= bool(block.get("citations"))
+                read = _read_block(block, f"{path}.content[{j}]", req, warn)
                 if read is not None:
                     turn.content.append(read)
         if role == "system" and any(b.kind != "text" for b in turn.content):
             raise RequestRejected(f"{path}.content: a system message may only hold text", f"{path}.content")
         req.messages.append(turn)
     if cache_control or (isinstance(system, list) and any("cache_control" in b for b in system)):
-        warn("cache_control markers dropped (openai caches prompts automatically)")
+        req.foreign.append(("cache_control", CACHE_CONTROL_DROPPED, False))
+    if citations:
+        req.foreign.append(("citations", "text citations dropped (the other formats take none in a request)", False))
     _read_tools(body, req, warn)
     _read_thinking(body, req, warn)
     _read_output_format(body, req)
     return req
 
 
-def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
+_KNOWN_BLOCKS = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+
+
+def _read_block(block: dict[str, Any], path: str, req: Request | None, warn: Warn) -> Block | None:
+    """A content block of a request (``req``) or a response. What the canonical model does not hold
+    of it is its native carrier, for an anthropic upstream or client (a request warns at conversion,
+    through ``req.foreign``; a response where a writer drops it)."""
     kind = get(block, "type", str, path, required=True)
+    read = _read_known(block, kind, path, warn)
+    if read is None:
+        if kind in _KNOWN_BLOCKS:
+            return None  # a source it cannot convert: warned
+        what = f"anthropic {kind!r} content block"
+        if req is not None:
+            req.foreign.append((path, f"{what} has no equivalent: dropped", False))
+        return Block("native", native=Native(NAME, block, "" if req is not None else what))
+    if kind not in BLOCK_FIELDS:
+        return read
+    extras = extra_fields(block, BLOCK_FIELDS[kind])
+    cited = block.get("citations")
+    if kind == "text" and "citations" in block and (not read.citations or len(read.citations) != len(cited or ())):
+        extras["citations"] = cited  # null, empty or not all web citations: kept as they were
+    if extras or read.kind in ("web_search", "web_search_result"):  # a web search only anthropic can replay
+        carrier = native_fields(NAME, extras, "content block", BLOCK_DEFAULTS)
+        read.native = Native(NAME, extras, carrier.what if carrier and req is None else "")
+    return read
+
+
+def _read_known(block: dict[str, Any], kind: str, path: str, warn: Warn) -> Block | None:
     if kind == "text":
-        if block.get("citations"):
-            warn("text citations dropped (openai-chat has no citations)")
-        return Block("text", text=get(block, "text", str, path, required=True))
+        text = Block("text", text=get(block, "text", str, path, required=True))
+        raw = get(block, "citations", list, path) or []
+        text.citations = [c for c in map(read_citation, raw) if c is not None]
+        return text
     if kind == "image":
         return _read_image(block, path, warn)
     if kind == "document":
@@ -122,12 +180,17 @@ def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
             return Block("text", text=get(source, "data", str, f"{path}.source", required=True))
         warn(f"document source {source.get('type')!r} cannot be converted: dropped")
         return None
-    if kind == "tool_use":
+    if kind == "tool_use" or (kind == "server_tool_use" and block.get("name") == WEB_SEARCH):
         return Block(
-            "tool_use",
+            "tool_use" if kind == "tool_use" else "web_search",
             id=get(block, "id", str, path, required=True),
             name=get(block, "name", str, path, required=True),
             input=block.get("input") if block.get("input") is not None else {},
+        )
+    if kind == "web_search_tool_result":
+        results, error = read_results(block.get("content"))
+        return Block(
+            "web_search_result", id=get(block, "tool_use_id", str, path, required=True), results=results, data=error
         )
     if kind == "tool_result":
         result = Block(
@@ -163,7 +226,6 @@ def _read_block(block: dict[str, Any], path: str, warn: Warn) -> Block | None:
         )
     if kind == "redacted_thinking":
         return Block("redacted_thinking", data=get(block, "data", str, path, required=True))
-    warn(f"anthropic {kind!r} content block has no equivalent: dropped")
     return None
 
 
@@ -186,8 +248,12 @@ def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
     tools = get(body, "tools", list, "")
     for i, raw in enumerate(objects(tools or [], "tools")):
         path = f"tools[{i}]"
-        if raw.get("type") not in (None, "custom"):
-            warn(f"anthropic server tool {raw.get('type')!r} has no equivalent: dropped")
+        kind = raw.get("type")
+        if isinstance(kind, str) and kind.startswith("web_search_") and raw.get("name") == WEB_SEARCH:
+            req.web_search = _read_web_search(raw, path)
+            continue
+        if kind not in (None, "custom"):
+            req.foreign.append((path, f"anthropic server tool {kind!r} has no equivalent: dropped", False))
             continue
         req.tools.append(
             Tool(
@@ -209,21 +275,52 @@ def _read_tools(body: dict[str, Any], req: Request, warn: Warn) -> None:
             req.parallel_tool_calls = False
 
 
+def _read_web_search(raw: dict[str, Any], path: str) -> WebSearch:
+    location = get(raw, "user_location", dict, path)
+    return WebSearch(
+        allowed_domains=strings(raw["allowed_domains"], f"{path}.allowed_domains")
+        if raw.get("allowed_domains")
+        else None,
+        blocked_domains=strings(raw["blocked_domains"], f"{path}.blocked_domains")
+        if raw.get("blocked_domains")
+        else None,
+        user_location={k: v for k, v in location.items() if k != "type" and isinstance(v, str)} if location else None,
+        max_uses=get(raw, "max_uses", int, path),
+    )
+
+
+def _write_web_search(search: WebSearch, warn: Warn) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": WEB_SEARCH}
+    if search.allowed_domains:
+        out["allowed_domains"] = search.allowed_domains
+    if search.blocked_domains:
+        out["blocked_domains"] = search.blocked_domains
+    if search.user_location:
+        out["user_location"] = {"type": "approximate", **search.user_location}
+    if search.max_uses is not None:
+        out["max_uses"] = search.max_uses
+    if search.context_size is not None:
+        warn(f"web search context size {search.context_size!r} has no anthropic equivalent: dropped")
+    return out
+
+
 def _read_thinking(body: dict[str, Any], req: Request, warn: Warn) -> None:
     thinking = get(body, "thinking", dict, "")
     config = get(body, "output_config", dict, "") or {}
     kind = get(thinking, "type", str, "thinking", required=True) if thinking is not None else None
     if config.get("effort") is not None and kind != "adaptive":
-        warn("output_config.effort without adaptive thinking has no equivalent: dropped")
+        message = "output_config.effort without adaptive thinking has no equivalent: dropped"
+        req.foreign.append(("output_config.effort", message, False))
     if thinking is None:
         return
     if kind == "enabled":
         req.thinking_budget = get(thinking, "budget_tokens", int, "thinking", required=True)
     elif kind == "adaptive":
         req.reasoning_effort = get(config, "effort", str, "output_config") or "medium"
-        warn(f"adaptive thinking approximated as reasoning_effort {req.reasoning_effort!r}")
+        message = f"adaptive thinking approximated as reasoning_effort {req.reasoning_effort!r}"
+        req.foreign.append(("thinking", message, False))
     elif kind != "disabled":
-        warn(f"thinking type {kind!r} has no equivalent: dropped")
+        req.foreign.append(("thinking", f"thinking type {kind!r} has no equivalent: dropped", False))
 
 
 def _read_output_format(body: dict[str, Any], req: Request) -> None:
@@ -254,8 +351,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     if len(turns) < len(req.messages):
         warn("system messages inside the conversation were folded into the system prompt (anthropic has none)")
         system += ["".join(b.text for b in t.content) for t in req.messages if t.role == "system"]
-    if system:
-        out["system"] = "\n\n".join(system)
+    if len(system) == 1:
+        out["system"] = system[0]
+    elif system:  # the parts stay parts (several system messages or a message of several text parts)
+        out["system"] = [{"type": "text", "text": text} for text in system]
     out["messages"] = _write_turns(turns, warn)
     if req.stop:
         out["stop_sequences"] = list(req.stop)
@@ -267,7 +366,8 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         # current models reject both together ("cannot both be specified for this model")
         warn("anthropic takes temperature or top_p, not both: top_p dropped")
         top_p = None
-    thinking = _thinking_budget(req, out, warn)
+    # an anthropic client's own thinking settings go as it sent them
+    thinking = None if "thinking" in req.native else _thinking_budget(req, out, warn)
     if thinking is not None:
         out["thinking"] = {"type": "enabled", "budget_tokens": thinking}
         # The API rejects sampling changes while thinking (top_p only from 0.95).
@@ -295,8 +395,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         warn("verbosity has no anthropic equivalent: dropped")
     if req.prompt_cache_key is not None:
         warn("prompt_cache_key has no anthropic equivalent (anthropic caches by cache_control): dropped")
-    if req.tools:
+    if req.tools or req.web_search:
         out["tools"] = [_write_tool(tool) for tool in req.tools]
+        if req.web_search:
+            out["tools"].append(_write_web_search(req.web_search, warn))
         choice = dict(req.tool_choice or {"type": "auto"})
         if req.parallel_tool_calls is False and choice["type"] != "none":
             choice["disable_parallel_tool_use"] = True
@@ -304,6 +406,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             out["tool_choice"] = choice
     if rf and rf["type"] == "json_schema":
         out["output_config"] = {"format": {"type": "json_schema", "schema": rf["schema"]}}
+    out.update(req.native)  # an anthropic client's own fields, as it sent them
     return out
 
 
@@ -379,29 +482,40 @@ def _write_turns(turns: list[Turn], warn: Warn) -> list[dict[str, Any]]:
         messages.insert(0, {"role": "user", "content": [{"type": "text", "text": CONTINUE_PLACEHOLDER}]})
     for message in messages:
         content = message["content"]
-        if len(content) == 1 and content[0]["type"] == "text":
-            message["content"] = content[0]["text"]
+        if len(content) == 1 and content[0].keys() == {"type", "text"} and content[0]["type"] == "text":
+            message["content"] = content[0]["text"]  # a block with more to it (cache_control) stays one
     return messages
+
+
+HISTORY_SEARCH_DROPPED = (
+    "hosted web search calls in the history of another format cannot be replayed to anthropic "
+    "(their encrypted results are not in the request): dropped, the answer text is kept"
+)
 
 
 def _write_block(block: Block, warn: Warn) -> dict[str, Any] | None:
     kind = block.kind
     if kind in ("text", "refusal"):
-        return {"type": "text", "text": block.text} if block.text else None
+        if not block.text:
+            return None
+        out: dict[str, Any] = {"type": "text", "text": block.text}
+        if block.citations:  # only ever an anthropic client's, whose encrypted indexes they carry
+            out["citations"] = [write_citation(c) for c in block.citations]
+        return _with_native(out, block, warn)
     if kind == "image":
-        return _write_image(block)
+        return _with_native(_write_image(block), block, warn)
     if kind == "document":
-        out: dict[str, Any] = {
+        out = {
             "type": "document",
             "source": {"type": "base64", "media_type": block.media_type, "data": block.data},
         }
         if block.name:
             out["title"] = block.name
-        return out
+        return _with_native(out, block, warn)
     if kind == "tool_use":
         if not isinstance(block.input, dict):
             warn(f"tool call {block.id} has arguments that are not a JSON object: passed through as a string")
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        return _with_native({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}, block, warn)
     if kind == "tool_result":
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.id}
         inner = [_write_image(b) if b.kind == "image" else {"type": "text", "text": b.text} for b in block.content]
@@ -412,14 +526,21 @@ def _write_block(block: Block, warn: Warn) -> dict[str, Any] | None:
             result["content"] = inner
         if block.is_error:
             result["is_error"] = True
-        return result
+        return _with_native(result, block, warn)
     if kind == "thinking":
         if not block.signature:
             warn("thinking without a signature cannot be sent to anthropic (it requires one): dropped")
             return None
-        return {"type": "thinking", "thinking": block.text, "signature": block.signature}
+        return _with_native({"type": "thinking", "thinking": block.text, "signature": block.signature}, block, warn)
     if kind == "redacted_thinking":
-        return {"type": "redacted_thinking", "data": block.data}
+        return _with_native({"type": "redacted_thinking", "data": block.data}, block, warn)
+    if kind in ("web_search", "web_search_result"):
+        if block.native is None or block.native.format != NAME:
+            warn(HISTORY_SEARCH_DROPPED)
+            return None
+        return _write_server_block(block, warn)
+    if kind == "native":
+        return own_native(block.native, NAME, warn)
     raise AssertionError(f"unknown canonical block kind {kind!r}")
 
 
@@ -440,33 +561,19 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
         stop_sequence=get(body, "stop_sequence", str, ""),
         usage=read_usage(body.get("usage")),
     )
+    native = message_native(extra_fields(body, MESSAGE_FIELDS), body.get("usage"), "message")
+    if native is not None:
+        msg.native.append(native)
     for i, block in enumerate(objects(get(body, "content", list, "", required=True), "content")):
-        path = f"content[{i}]"
-        kind = get(block, "type", str, path, required=True)
-        if kind in ("text", "tool_use", "thinking", "redacted_thinking"):
-            read = _read_block(block, path, warn)
-            assert read is not None
+        read = _read_block(block, f"content[{i}]", None, warn)
+        if read is not None:
             msg.content.append(read)
-        else:
-            warn(f"anthropic {kind!r} content block has no equivalent in the target format: dropped")
     return msg
 
 
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
-    content: list[dict[str, Any]] = []
-    for block in msg.content:
-        if block.kind in ("text", "refusal"):
-            content.append({"type": "text", "text": block.text})
-        elif block.kind == "tool_use":
-            if not isinstance(block.input, dict):
-                warn(f"tool call {block.id} has arguments that are not a JSON object: passed through as a string")
-            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
-        elif block.kind == "thinking":
-            content.append({"type": "thinking", "thinking": block.text, "signature": block.signature})
-        elif block.kind == "redacted_thinking":
-            content.append({"type": "redacted_thinking", "data": block.data})
-    usage = {"input_tokens": 0, "output_tokens": 0, **{k: v for k, v in msg.usage.items() if k in USAGE_KEYS}}
-    return {
+    content = [out for out in (_write_answer_block(block, warn) for block in msg.content) if out is not None]
+    out = {
         "id": derive_id(msg.id, "msg_"),
         "type": "message",
         "role": "assistant",
@@ -474,8 +581,54 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
         "content": content,
         "stop_reason": msg.stop_reason or "end_turn",
         "stop_sequence": msg.stop_sequence,
-        "usage": usage,
+        "usage": {"input_tokens": 0, "output_tokens": 0, **write_usage(msg.usage)},
     }
+    for carrier in msg.native:
+        own = own_native(carrier, NAME, warn)
+        if own:
+            merge_native(out, own)
+    return out
+
+
+def _write_answer_block(block: Block, warn: Warn) -> dict[str, Any] | None:
+    kind = block.kind
+    out: dict[str, Any]
+    if kind in ("text", "refusal"):
+        out = {"type": "text", "text": block.text}
+        if block.citations:
+            out["citations"] = [write_citation(c) for c in block.citations]
+    elif kind == "tool_use":
+        if not isinstance(block.input, dict):
+            warn(f"tool call {block.id} has arguments that are not a JSON object: passed through as a string")
+        out = {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    elif kind == "thinking":
+        out = {"type": "thinking", "thinking": block.text, "signature": block.signature}
+    elif kind == "redacted_thinking":
+        out = {"type": "redacted_thinking", "data": block.data}
+    elif kind in ("web_search", "web_search_result", "native"):
+        return _write_server_block(block, warn)
+    else:
+        return None
+    return _with_native(out, block, warn)
+
+
+def _write_server_block(block: Block, warn: Warn) -> dict[str, Any] | None:
+    """A hosted web search call, its result, or a block of anthropic's own the model does not hold."""
+    out: dict[str, Any]
+    if block.kind == "web_search":
+        search_id = derive_id(block.id, "srvtoolu_", SEARCH_ID_PREFIXES)
+        out = {"type": "server_tool_use", "id": search_id, "name": WEB_SEARCH, "input": block.input or {}}
+    elif block.kind == "web_search_result":
+        out = {"type": "web_search_tool_result", "tool_use_id": derive_id(block.id, "srvtoolu_", SEARCH_ID_PREFIXES)}
+        out["content"] = write_results(block.results, block.data)
+    else:
+        return own_native(block.native, NAME, warn)
+    return _with_native(out, block, warn)
+
+
+def _with_native(out: dict[str, Any], block: Block, warn: Warn) -> dict[str, Any]:
+    own = own_native(block.native, NAME, warn)
+    return merge_native(out, own) if own else out
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -497,6 +650,33 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
     return {"type": "error", "error": {"type": error.type, "message": error.message}}, status
 
 
+# --- what crosswire answers itself: token counts, the models list -----------------------------
+
+
+def read_count_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    """A ``/v1/messages/count_tokens`` body: a messages request without ``max_tokens``."""
+    return read_request({"max_tokens": 1, **body}, options, warn)
+
+
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"input_tokens": tokens}
+
+
+def write_model(name: str) -> dict[str, Any]:
+    return {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    first, last = (models[0]["id"], models[-1]["id"]) if models else (None, None)
+    return {"data": models, "has_more": False, "first_id": first, "last_id": last}
+
+
+SUB_ENDPOINTS = (
+    SubEndpoint("count_tokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("batches/*", frozenset({"GET", "POST", "DELETE"}), "unsupported", "message batches"),
+)
+
+
 def is_response_body(body: Any) -> bool:
     """A whole answer of this format (the field only its answers carry)."""
     return isinstance(body, dict) and body.get("type") == "message"
@@ -516,7 +696,7 @@ FORMAT = Format(
     key_env="ANTHROPIC_API_KEY",
     auth_header="x-api-key",
     credential_headers=frozenset({"x-api-key"}),
-    provider_header_prefixes=("anthropic-",),
+    forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),
     default_headers={"anthropic-version": "2023-06-01"},
     request_id_header="request-id",
     id_prefix="msg_",
@@ -524,4 +704,9 @@ FORMAT = Format(
     response_body=is_response_body,
     official_host="api.anthropic.com",
     stream_error_frame=anthropic.is_error_frame,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_count_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )

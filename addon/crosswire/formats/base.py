@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ..events import StreamSink, Usage
+from ..events import Native, StreamSink, Usage
 from ..options import Options
 
 log = logging.getLogger("crosswire")
@@ -18,19 +18,96 @@ log = logging.getLogger("crosswire")
 ID_PREFIXES: tuple[str, ...] = ()
 
 
-def derive_id(source_id: str, prefix: str) -> str:
-    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix; an
-    empty prefix, a format whose ids have none, takes the other formats' off)."""
+# The id prefixes of a hosted web search call: anthropic server_tool_use, openai-responses web_search_call.
+SEARCH_ID_PREFIXES = ("srvtoolu_", "ws_")
+
+
+def derive_id(source_id: str, prefix: str, others: tuple[str, ...] | None = None) -> str:
+    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix;
+    an empty prefix, a format whose ids have none, takes the others off); ``others`` are the
+    prefixes it may have instead (default: the message id prefixes)."""
     source_id = source_id or "crosswire"
     if prefix and source_id.startswith(prefix):
         return source_id
-    for other in ID_PREFIXES:
+    for other in ID_PREFIXES if others is None else others:
         if source_id.startswith(other):
             return prefix + source_id[len(other) :]
     return prefix + source_id
 
 
 Warn = Callable[[str], None]
+
+
+def _ignore(message: str) -> None:
+    pass
+
+
+# --- the native carrier (events.Native): what a format's readers keep and its writers put back
+
+
+def informative(value: Any) -> bool:
+    """Whether dropping ``value`` loses anything: null, zero, false and empty (nested) values do not."""
+    if isinstance(value, dict):
+        return any(informative(v) for v in value.values())
+    if isinstance(value, list):
+        return bool(value)
+    return value not in (None, 0, "", False)
+
+
+def extra_fields(obj: dict[str, Any], modelled: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The fields of ``obj`` the canonical model does not hold."""
+    return {k: v for k, v in obj.items() if k not in modelled}
+
+
+# How the provider served the request, not what it answered: kept for a client of the source's own
+# format, dropped without a warning for any other (docs/mapping.md, "The native carrier").
+SERVING_FIELDS = frozenset(("service_tier", "inference_geo", "system_fingerprint", "speed"))
+
+
+def native_fields(
+    format: str, fields: dict[str, Any], where: str, defaults: dict[str, Any] | None = None
+) -> Native | None:
+    """A carrier for unmodelled fields (``{"usage": {...}, "stop_details": ...}``); its warning names
+    the informative ones as dotted paths (not the serving metadata, nor a field at its ``defaults``
+    value). None when there are none."""
+    if not fields:
+        return None
+    names = _paths(fields, "", defaults or {})
+    what = f"{format} {where} field{'s' if len(names) > 1 else ''} {', '.join(names)}" if names else ""
+    return Native(format, fields, what)
+
+
+def _paths(fields: dict[str, Any], prefix: str, defaults: dict[str, Any]) -> list[str]:
+    names = []
+    for key, value in fields.items():
+        if isinstance(value, dict) and value and key in ("usage", "delta"):  # containers: name what is inside
+            names += _paths(value, f"{prefix}{key}.", defaults)
+        elif informative(value) and key not in SERVING_FIELDS and defaults.get(key, ...) != value:
+            names.append(prefix + key)
+    return names
+
+
+def own_native(carrier: Native | None, format: str, warn: Warn) -> dict[str, Any] | None:
+    """The carrier's data when it is ``format``'s own; any other carrier is dropped with its warning."""
+    if carrier is None:
+        return None
+    if carrier.format == format:
+        return carrier.data
+    if carrier.what:
+        warn(f"{carrier.what}: no equivalent in {format}, dropped")
+    return None
+
+
+def merge_native(out: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with ``data`` written over it; objects merge key by key, so a field crosswire always
+    writes (one the newest SDKs require) stays when the source's own object lacked it."""
+    for key, value in data.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = merge_native(dict(current), value)
+        else:
+            out[key] = value
+    return out
 
 
 class StreamReader:
@@ -49,13 +126,15 @@ class StreamReader:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
         raise NotImplementedError
 
-    def _start_block(self, kind: str, id: str = "", name: str = "", data: str = "") -> int:
+    def _start_block(
+        self, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> int:
         """Close the open block and open the next one; its canonical index."""
         self._close_block()
         index = self._open = self.blocks
         self.blocks += 1
         self._open_kind = kind
-        self.sink.block_start(index, kind, id=id, name=name, data=data)
+        self.sink.block_start(index, kind, id=id, name=name, data=data, native=native)
         return index
 
     def _close_block(self) -> None:
@@ -95,10 +174,17 @@ class StreamReader:
 
 
 class StreamWriter(StreamSink):
-    """Canonical events in, this format's SSE bytes out (appended to ``out``)."""
+    """Canonical events in, this format's SSE bytes out (appended to ``out``).
 
-    def __init__(self, options: Options) -> None:
+    ``format`` is the writer's format name: a :class:`Native` carrier of that format is written
+    back, any other is dropped with its warning (:meth:`own` says which).
+    """
+
+    format = ""
+
+    def __init__(self, options: Options, warn: Warn = _ignore) -> None:
         self.options = options
+        self.warn = warn
         self.out: list[bytes] = []
         self.reported_usage: Usage = {}  # what the source reported so far (message_start, usage): later wins
         self.finished = False  # an end or an error was written: nothing more is
@@ -109,6 +195,10 @@ class StreamWriter(StreamSink):
         """Events before any message_start (a reader that never saw one) still get a valid start."""
         if not self._started:
             self.message_start("", "", {})
+
+    def own(self, carrier: Native | None) -> dict[str, Any] | None:
+        """The carrier's data when it is this format's; any other carrier is dropped (warned)."""
+        return own_native(carrier, self.format, self.warn)
 
     def error(self, type: str, message: str) -> None:
         if not self.finished:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import ERROR_STATUS, StreamSink, Usage, parse_tool_input
+from ..events import ERROR_STATUS, Citation, Native, StreamSink, Usage, parse_tool_input
 from ..options import Options
 from . import base
 from .base import Warn, log
@@ -103,6 +103,10 @@ TYPE_TO_STATUS = {
 
 # A call id crosswire made up (Gemini sent none): never sent back to a Gemini upstream.
 INVENTED_ID_PREFIX = "gcall_"
+HOSTED_SEARCH_DROPPED = (
+    "hosted web search calls and their results have no equivalent in gemini: dropped (the answer's text is kept)"
+)
+CITATIONS_DROPPED = "web page citations have no equivalent in gemini answers: dropped (the cited text is kept)"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 # The envelope of thinking from another provider, as a Gemini client gets it: base64 of this marker
@@ -441,8 +445,10 @@ class GeminiStreamWriter(base.StreamWriter):
     (:attr:`response`, for ``write_response``) instead of writing frames.
     """
 
-    def __init__(self, options: Options, whole: bool = False) -> None:
-        super().__init__(options)
+    format = NAME
+
+    def __init__(self, options: Options, warn: Warn = base._ignore, whole: bool = False) -> None:
+        super().__init__(options, warn)
         self.whole = whole
         self.parts: list[dict[str, Any]] = []  # whole: every part, merged as Gemini sends a whole answer
         self._id = ""
@@ -460,10 +466,13 @@ class GeminiStreamWriter(base.StreamWriter):
         self._signature: list[str] = []
         self._pending: list[str] = []  # envelopes waiting for the next non-thought part
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         if self._started:
             return
         self._started = True
+        self.own(native)  # gemini's reader keeps no fields of its own: another format's are dropped (warned)
         self._usage.update(usage)
         self._id = base.derive_id(id, "")
         self._model = self.options.model or model
@@ -499,10 +508,15 @@ class GeminiStreamWriter(base.StreamWriter):
             part["thoughtSignature"] = self._pending.pop()
         return part
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self._ensure_started()
         self._kinds[index] = kind
-        if kind == "tool_use":
+        self.own(native)
+        if kind in ("web_search", "web_search_result"):
+            self.warn(HOSTED_SEARCH_DROPPED)
+        elif kind == "tool_use":
             self._call, self._args = (id, name), []
         elif kind == "thinking":
             self._thinking, self._signature = [], []
@@ -529,7 +543,14 @@ class GeminiStreamWriter(base.StreamWriter):
         self._signature.append(signature)
 
     def tool_input(self, index: int, fragment: str) -> None:
-        self._args.append(fragment)
+        if self._kinds.get(index) == "tool_use":
+            self._args.append(fragment)
+
+    def citation(self, index: int, citation: Citation) -> None:
+        self.warn(CITATIONS_DROPPED)
+
+    def native(self, index: int, carrier: Native) -> None:
+        self.own(carrier)
 
     def block_stop(self, index: int) -> None:
         kind = self._kinds.get(index)

@@ -18,13 +18,13 @@ from urllib.parse import parse_qs, quote, unquote
 
 import orjson
 
-from ..events import ApiError, Block, Message, MessageBuilder, Request, StreamSink, Tool, Turn
+from ..events import ApiError, Block, Message, MessageBuilder, Request, Tool, Turn, replay
 from ..options import Options
 from . import base, gemini
 from .base import Warn
 from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
 from .gemini import INVENTED_ID_PREFIX, GeminiStreamReader, GeminiStreamWriter, PartReader, error_code
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 NAME = "gemini"
 
@@ -385,6 +385,11 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             out["toolConfig"] = {"functionCallingConfig": calling}
         if req.parallel_tool_calls is False:
             warn("parallel_tool_calls false has no gemini equivalent: dropped")
+    if req.web_search is not None:
+        if options.hosted_tools == "reject":
+            message = "tools: the hosted tool 'web_search' can only run on an anthropic or openai-responses upstream"
+            raise RequestRejected(message + " (the route has hosted_tools = 'reject')", "tools")
+        warn("the hosted tool 'web_search' is not carried to gemini: dropped (the model answers without it)")
     out["tools"] = out.get("tools", []) + req.native.get("tools", [])
     if not out["tools"]:
         del out["tools"]
@@ -486,6 +491,10 @@ def _write_model_parts(blocks: list[Block], names: dict[str, str], warn: Warn) -
                 pending.append(block.signature)
         elif block.kind == "redacted_thinking":
             warn("redacted_thinking cannot be sent to gemini: dropped")
+        elif block.kind in ("web_search", "web_search_result"):
+            warn(gemini.HOSTED_SEARCH_DROPPED)
+        elif block.kind == "native":
+            base.own_native(block.native, NAME, warn)
         if part is not None:
             if pending:  # the nearest signature is this part's; any earlier ones go on empty parts before it
                 parts.extend({"text": "", "thoughtSignature": s} for s in pending[:-1])
@@ -551,27 +560,9 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
 
 
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
-    writer = GeminiStreamWriter(options, whole=True)
-    _replay(msg, writer)
+    writer = GeminiStreamWriter(options, warn, whole=True)
+    replay(msg, writer)
     return writer.response
-
-
-def _replay(msg: Message, sink: StreamSink) -> None:
-    sink.message_start(msg.id, msg.model, {}, msg.created)
-    for index, block in enumerate(msg.content):
-        sink.block_start(index, block.kind, id=block.id, name=block.name, data=block.data)
-        if block.kind in ("text", "refusal"):
-            sink.text(index, block.text)
-        elif block.kind == "thinking":
-            sink.thinking(index, block.text)
-            if block.signature:
-                sink.signature(index, block.signature)
-        elif block.kind == "tool_use":
-            sink.tool_input(index, block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode())
-        sink.block_stop(index)
-    sink.usage(msg.usage)
-    sink.stop(msg.stop_reason or "end_turn", msg.stop_sequence)
-    sink.end()
 
 
 def is_response_body(body: Any) -> bool:
@@ -601,6 +592,43 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
     return {"error": gemini.error_object(error.type, error.message, status)}, error_code(status)
 
 
+# --- what a route answers itself: token counting, the models list -----------------------------
+
+
+def read_count_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    """A ``{model}:countTokens`` body: ``contents``, or a whole ``generateContentRequest``."""
+    body = _proto(body)
+    whole = body.get("generateContentRequest")
+    if isinstance(whole, dict):
+        return read_request(whole, options, warn)
+    return read_request({k: v for k, v in body.items() if k in _REQUEST_FIELDS}, options, warn)
+
+
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"totalTokens": tokens}
+
+
+def write_model(name: str) -> dict[str, Any]:
+    name = name.removeprefix("models/")
+    return {
+        "name": f"models/{name}",
+        "displayName": name,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    }
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"models": models}
+
+
+SUB_ENDPOINTS = (
+    SubEndpoint("{id}:countTokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("{id}:embedContent", frozenset({"POST"}), "unsupported", "embeddings"),
+    SubEndpoint("{id}:batchEmbedContents", frozenset({"POST"}), "unsupported", "embeddings"),
+    SubEndpoint("{id}:batchGenerateContent", frozenset({"POST"}), "unsupported", "batch generation"),
+)
+
+
 FORMAT = Format(
     name=NAME,
     stream_reader=GeminiStreamReader,
@@ -617,7 +645,6 @@ FORMAT = Format(
     auth_header="x-goog-api-key",
     credential_headers=frozenset({"x-goog-api-key"}),
     credential_query=frozenset({"key"}),
-    provider_header_prefixes=("x-goog-",),
     id_prefix="",
     stream_frame=gemini.is_stream_frame,
     stream_error_frame=gemini.is_error_frame,
@@ -625,4 +652,9 @@ FORMAT = Format(
     official_host="generativelanguage.googleapis.com",
     read_target=read_target,
     request_target=request_target,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_count_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )

@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 
 from .. import errors, thinking_xml
-from ..events import StreamSink, Usage
+from ..events import Citation, Native, StreamSink, Usage
 from ..options import Options
 from . import base
-from .base import Warn, log
-from .openai_common import error_object
+from .base import Warn, extra_fields, log, merge_native, native_fields
+from .openai_common import error_object, read_input, usage_extras, write_input
 
 NAME = "openai-chat"
 
@@ -48,15 +48,11 @@ def wants_usage(body: Any) -> bool:
 
 
 def read_usage(raw: Any) -> Usage:
-    """OpenAI usage -> canonical: cached prompt tokens are split out of the input count."""
+    """OpenAI usage -> canonical: cache reads and writes are split out of the prompt count."""
     if not isinstance(raw, dict):
         return {}
     usage: Usage = {}
-    prompt = raw.get("prompt_tokens")
-    cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-    if isinstance(prompt, int):
-        usage["input_tokens"] = prompt - cached
-        usage["cache_read_input_tokens"] = cached
+    read_input(raw.get("prompt_tokens"), raw.get("prompt_tokens_details"), usage)
     if isinstance(raw.get("completion_tokens"), int):
         usage["output_tokens"] = raw["completion_tokens"]
     reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
@@ -65,15 +61,27 @@ def read_usage(raw: Any) -> Usage:
     return usage
 
 
+USAGE_FIELDS = frozenset(("prompt_tokens", "completion_tokens", "total_tokens"))
+# Chunk fields the canonical model holds (``obfuscation`` is random padding, different in every chunk).
+CHUNK_FIELDS = frozenset(("id", "object", "created", "model", "choices", "usage", "obfuscation"))
+OTHER_CHOICES = "openai-chat choices after the first (n>1)"
+DELTA_FIELDS = frozenset(
+    ("role", "content", "refusal", "reasoning_content", "reasoning", "tool_calls", "function_call")
+)
+LOGPROBS = "openai-chat logprobs"
+# The reader's name for an open text block whose chunks carry logprobs: never the hot path's "text",
+# so those chunks take the careful path (which carries them) and no other stream pays for it.
+TEXT_WITH_LOGPROBS = "text, with logprobs"
+
+
 def write_usage(usage: Usage) -> dict[str, Any]:
-    cache_read = usage.get("cache_read_input_tokens", 0)
-    prompt = usage.get("input_tokens", 0) + cache_read + usage.get("cache_creation_input_tokens", 0)
+    prompt, details = write_input(usage)
     completion = usage.get("output_tokens", 0)
     out: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": cache_read},
+        "prompt_tokens_details": details,
     }
     if "reasoning_tokens" in usage:
         out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
@@ -109,7 +117,7 @@ class OpenAIChatStreamReader(base.StreamReader):
                 if not isinstance(choice, dict):
                     continue
                 if choice.get("index", 0) != 0:
-                    self.warn("openai-chat stream has several choices (n>1): only choice 0 is converted")
+                    self.sink.native(-1, Native(NAME, {"choice": choice}, OTHER_CHOICES))
                     continue
                 delta = choice.get("delta")
                 if delta and isinstance(delta, dict):
@@ -118,22 +126,45 @@ class OpenAIChatStreamReader(base.StreamReader):
                     if content and self._open_kind == "text" and len(delta) == 1 and isinstance(content, str):
                         self.sink.text(self._open, content)
                     else:
+                        logprobs = choice.get("logprobs")
+                        if logprobs:  # for the chunk written next (an openai-chat client's)
+                            self.sink.native(-1, Native(NAME, {"logprobs": logprobs}, LOGPROBS))
                         self._delta(delta)
+                        if logprobs and self._open_kind == "text":
+                            self._open_kind = TEXT_WITH_LOGPROBS
                 finish = choice.get("finish_reason")
                 if finish:
                     self._finished(str(finish))
         usage = data.get("usage")
         if usage:
+            extras = usage_extras(usage, USAGE_FIELDS) if isinstance(usage, dict) else {}
+            carrier = native_fields(NAME, {"usage": extras}, "chunk") if extras else None
+            if carrier is not None:
+                self.sink.native(-1, carrier)
             self.sink.usage(read_usage(usage))
 
     def _start(self, data: dict[str, Any]) -> None:
         self._started = True
         created = data.get("created")
+        fields = extra_fields(data, CHUNK_FIELDS)
+        chunk_id = str(data.get("id") or "")
+        choices = data.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+        delta = first.get("delta")
+        empty = (
+            {k: v for k, v in delta.items() if k in ("content", "refusal") and not v} if isinstance(delta, dict) else {}
+        )
+        if empty:  # how the first delta says "no content yet" (null or ""), for an openai-chat client
+            fields["delta"] = empty
+        native = native_fields(NAME, fields, "chunk")
+        if chunk_id and not chunk_id.startswith("chatcmpl-"):  # kept as it is for an openai-chat client
+            native = Native(NAME, {**(native.data if native else {}), "id": chunk_id}, native.what if native else "")
         self.sink.message_start(
-            str(data.get("id") or ""),
+            chunk_id,
             str(data.get("model") or ""),
             read_usage(data.get("usage")),
             created if isinstance(created, int) else None,
+            native=native,
         )
 
     def _finished(self, finish: str) -> None:
@@ -148,6 +179,8 @@ class OpenAIChatStreamReader(base.StreamReader):
         # OpenRouter and others name it `reasoning`, DeepSeek and vLLM `reasoning_content`.
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning and isinstance(reasoning, str):
+            if self._open_kind != "thinking" and "reasoning_content" not in delta:  # its name, for a chat client
+                sink.native(-1, Native(NAME, {"reasoning_key": "reasoning"}))
             sink.thinking(self._block("thinking"), reasoning)
         content = delta.get("content")
         if content and isinstance(content, str):
@@ -163,6 +196,11 @@ class OpenAIChatStreamReader(base.StreamReader):
                     self._tool_call(call)
         elif isinstance(delta.get("function_call"), dict):  # the pre-tools API: one call, no id
             self._tool_call({"index": 0, "id": "call_0", "function": delta["function_call"]})
+        extras = [key for key in delta if key not in DELTA_FIELDS]
+        if extras:  # annotations, audio, fields of the future: for an openai-chat client
+            carrier = native_fields(NAME, {"delta": {key: delta[key] for key in extras}}, "chunk")
+            if carrier is not None:
+                sink.native(-1, carrier)
 
     def _tool_call(self, call: dict[str, Any]) -> None:
         position = call.get("index", 0)
@@ -183,7 +221,7 @@ class OpenAIChatStreamReader(base.StreamReader):
 
     def _block(self, kind: str) -> int:
         """The index of the open block of ``kind``, opening one (and closing the last) if needed."""
-        if self._open_kind == kind:
+        if self._open_kind == kind or (kind == "text" and self._open_kind == TEXT_WITH_LOGPROBS):
             return self._open
         return self._start_block(kind)
 
@@ -209,11 +247,18 @@ class OpenAIChatStreamReader(base.StreamReader):
 
 
 _CONTENT_END = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+_NO_LOGPROBS = object()  # the source sent none: chunks are written without looking
+HOSTED_SEARCH_DROPPED = (
+    "hosted web search calls and their results have no equivalent in openai-chat: dropped (the answer's text is kept)"
+)
+CITATIONS_DROPPED = "web page citations have no equivalent in openai-chat streams: dropped (the cited text is kept)"
 
 
 class OpenAIChatStreamWriter(base.StreamWriter):
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
+    format = NAME
+
+    def __init__(self, options: Options, warn: Warn = base._ignore) -> None:
+        super().__init__(options, warn)
         self._prefix = b""  # `data: {"id":…,"choices":[{"index":0,"delta":`
         self._content_prefix = b""  # the same, followed by `{"content":`
         self._head = b""  # `{"id":…,"model":…` shared by the usage chunk
@@ -224,30 +269,59 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._finish_sent = False
         self._thinking: list[str] = []  # xml mode: held until the signature arrives
         self._signature: list[str] = []
+        self._usage_extras: dict[str, Any] = {}  # the usage fields of an openai-chat source's own
+        self._reasoning_key = b'{"reasoning_content":'  # or an openai-chat source's own name for it
+        self._logprobs: Any = _NO_LOGPROBS  # an openai-chat source's logprobs for the next chunk
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         if self._prefix:
             return
         self.reported_usage.update(usage)
         stamp = self.options.created or created or int(time.time())
+        own = dict(self.own(native) or {})
         self._head = (
             b'{"id":'
-            + orjson.dumps(base.derive_id(id, "chatcmpl-"))
+            + orjson.dumps(own.pop("id", None) or base.derive_id(id, "chatcmpl-"))
             + b',"object":"chat.completion.chunk","created":%d,"model":' % stamp
             + orjson.dumps(self.options.model or model)
         )
+        first = {"role": "assistant", "content": "", **own.pop("delta", {})}
+        if own:  # the source's own chunk fields (system_fingerprint, service_tier), in every chunk as there
+            self._head += b"," + orjson.dumps(own)[1:-1]
         self._prefix = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
         self._content_prefix = self._prefix + b'{"content":'
-        self._chunk(b'{"role":"assistant","content":""}')
+        self._chunk(orjson.dumps(first))
 
     def _chunk(self, delta: bytes, finish: bytes = b"null") -> None:
         if not self._prefix:
             self.message_start("", "", {})
         self.out.append(self._prefix + delta + b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n")
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def ping(self) -> None:
+        if not self.finished:
+            self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
+
+    def _chunk_with_logprobs(self, delta: bytes, finish: bytes = b"null") -> None:
+        """``_chunk`` once an openai-chat source sent logprobs: the next chunk written carries them."""
+        logprobs, self._logprobs = self._logprobs, None
+        tail = b',"logprobs":' + orjson.dumps(logprobs) + b',"finish_reason":' + finish + b"}]}\n\n"
+        self.out.append(self._prefix + delta + tail)
+
+    def _text_with_logprobs(self, index: int, text: str) -> None:
+        key = b'{"refusal":' if index in self._refusals else b'{"content":'
+        self._chunk(key + orjson.dumps(text) + b"}")
+
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self._kinds[index] = kind
-        if kind == "refusal":
+        if native is not None:
+            self.own(native)  # chat blocks have no fields of their own: another format's are dropped (warned)
+        if kind in ("web_search", "web_search_result"):
+            self.warn(HOSTED_SEARCH_DROPPED)
+        elif kind == "refusal":
             self._refusals.add(index)
         elif kind == "tool_use":
             position = self._tool_index[index] = len(self._tool_index)
@@ -278,7 +352,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         mode = self.options.thinking
         if mode == "reasoning_content":
             if text:
-                self._chunk(b'{"reasoning_content":' + orjson.dumps(text) + b"}")
+                self._chunk(self._reasoning_key + orjson.dumps(text) + b"}")
         elif mode == "xml":
             self._thinking.append(text)
 
@@ -287,7 +361,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self._signature.append(signature)
 
     def tool_input(self, index: int, fragment: str) -> None:
-        if not fragment:
+        if not fragment or index not in self._tool_index:  # a web search's input: dropped
             return
         self._tool_has_args[index] = True
         self._chunk(
@@ -302,6 +376,27 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self._chunk(b'{"tool_calls":[{"index":%d,"function":{"arguments":"{}"}}]}' % self._tool_index[index])
         elif kind == "thinking" and self.options.thinking == "xml":
             self._content(thinking_xml.render_thinking("".join(self._thinking), "".join(self._signature)))
+
+    def citation(self, index: int, citation: Citation) -> None:
+        self.warn(CITATIONS_DROPPED)
+
+    def native(self, index: int, carrier: Native) -> None:
+        own = self.own(carrier)
+        if own is None:
+            return
+        if "choice" in own:  # a choice after the first, as the source sent it
+            self.out.append(b"data: " + self._head + b',"choices":[' + orjson.dumps(own["choice"]) + b"]}\n\n")
+        elif "delta" in own:
+            self._chunk(orjson.dumps(own["delta"]))
+        elif "logprobs" in own:
+            if self._logprobs is _NO_LOGPROBS:  # the first: from now on every chunk is written the careful way
+                self._chunk = self._chunk_with_logprobs  # type: ignore[method-assign]
+                self.text = self._text_with_logprobs  # type: ignore[method-assign]
+            self._logprobs = own["logprobs"]
+        elif "reasoning_key" in own:
+            self._reasoning_key = b"{" + orjson.dumps(str(own["reasoning_key"])) + b":"
+        elif "usage" in own:
+            merge_native(self._usage_extras, own["usage"])
 
     def usage(self, usage: Usage) -> None:
         self.reported_usage.update(usage)
@@ -319,8 +414,8 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if not self._finish_sent:
             self.stop("end_turn")
         if self.options.include_usage:
-            usage = orjson.dumps(write_usage(self.reported_usage))
-            self.out.append(b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n")
+            usage = merge_native(write_usage(self.reported_usage), self._usage_extras)
+            self.out.append(b"data: " + self._head + b',"choices":[],"usage":' + orjson.dumps(usage) + b"}\n\n")
         self.out.append(b"data: [DONE]\n\n")
 
     def write_error(self, type: str, message: str) -> None:

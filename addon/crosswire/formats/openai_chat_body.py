@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from .. import thinking_xml
-from ..events import Block, Message, Request, Tool, Turn, parse_tool_input
+from ..events import Block, Citation, Message, Native, Request, Tool, Turn, parse_tool_input
 from ..options import Options
 from . import openai_chat, openai_common
-from .base import Warn, derive_id
+from .base import Warn, derive_id, extra_fields, merge_native, native_fields, own_native
 from .body_common import (
     RequestRejected,
     budget_effort,
@@ -31,12 +31,31 @@ from .body_common import (
     strings,
     tool_result_texts,
 )
-from .openai_chat import FINISH_TO_STOP, STOP_TO_FINISH, read_usage, write_usage
-from .registry import Format
+from .openai_chat import (
+    FINISH_TO_STOP,
+    HOSTED_SEARCH_DROPPED,
+    OTHER_CHOICES,
+    STOP_TO_FINISH,
+    USAGE_FIELDS,
+    read_usage,
+    write_usage,
+)
+from .openai_common import usage_extras
+from .registry import Format, SubEndpoint
 
 NAME = "openai-chat"
 
 MAX_STOP = 4  # the API accepts at most four stop sequences
+WEB_SEARCH_TOOL_DROPPED = (
+    "the hosted tool 'web_search' has no equivalent in openai-chat: dropped (the model answers without it)"
+)
+
+# The fields of a completion, its first choice and that choice's message the canonical model holds.
+COMPLETION_FIELDS = frozenset(("id", "object", "created", "model", "choices", "usage"))
+CHOICE_FIELDS = frozenset(("index", "message", "finish_reason"))
+MESSAGE_FIELDS = frozenset(
+    ("role", "content", "refusal", "tool_calls", "reasoning_content", "reasoning", "annotations")
+)
 
 _REQUEST_FIELDS = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "stream",
@@ -50,9 +69,10 @@ _DROPPED_FIELDS = ("logprobs", "top_logprobs", "seed", "frequency_penalty", "pre
 
 
 def read_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    legacy_max = get(body, "max_tokens", int, "")  # checked even when max_completion_tokens is the one used
     max_tokens = get(body, "max_completion_tokens", int, "")
     if max_tokens is None:
-        max_tokens = get(body, "max_tokens", int, "")
+        max_tokens = legacy_max
     req = Request(
         model=get(body, "model", str, "", required=True),
         max_tokens=max_tokens,
@@ -89,11 +109,11 @@ def _read_messages(messages: list[dict[str, Any]], req: Request, options: Option
         if raw.get("name") is not None:
             warn("message names have no anthropic equivalent: dropped")
         if role in ("system", "developer"):
-            text = _text_content(raw, path, required=True)
+            parts = _text_parts(raw, path, required=True)  # several text parts stay several texts
             if req.messages:  # an instruction inside the conversation stays where it is
-                req.messages.append(Turn("system", [Block("text", text=text)]))
+                req.messages.append(Turn("system", [Block("text", text=text) for text in parts]))
             else:
-                req.system.append(text)
+                req.system.extend(parts)
         elif role == "user":
             _turn(req, "user").content.extend(_user_content(raw, path, warn))
         elif role == "assistant":
@@ -113,10 +133,6 @@ def _turn(req: Request, role: str) -> Turn:
     if not req.messages or req.messages[-1].role != role:
         req.messages.append(Turn(role))
     return req.messages[-1]
-
-
-def _text_content(raw: dict[str, Any], path: str, required: bool) -> str:
-    return "".join(_text_parts(raw, path, required))
 
 
 def _text_parts(raw: dict[str, Any], path: str, required: bool) -> list[str]:
@@ -208,14 +224,15 @@ def _tool_calls(calls: list[Any], path: str, warn: Warn) -> list[Block]:
         parsed = parse_tool_input(arguments)
         if not isinstance(parsed, dict):
             warn(f"{call_path}.function.arguments is not a JSON object: passed through as a string")
-        blocks.append(
-            Block(
-                "tool_use",
-                id=get(call, "id", str, call_path, required=True),
-                name=get(function, "name", str, f"{call_path}.function", required=True),
-                input=parsed,
-            )
+        block = Block(
+            "tool_use",
+            id=get(call, "id", str, call_path, required=True),
+            name=get(function, "name", str, f"{call_path}.function", required=True),
+            input=parsed,
         )
+        if isinstance(parsed, dict) and orjson.dumps(parsed).decode() != arguments:
+            block.native = Native(NAME, {"arguments": arguments})  # its spelling, for an openai-chat end
+        blocks.append(block)
     return blocks
 
 
@@ -307,6 +324,11 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
             )
         if req.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = req.parallel_tool_calls
+    if req.web_search is not None:
+        if options.hosted_tools == "reject":
+            message = "tools: the hosted tool 'web_search' can only run on an anthropic or openai-responses upstream"
+            raise RequestRejected(message + " (the route has hosted_tools = 'reject')", "tools")
+        warn(WEB_SEARCH_TOOL_DROPPED)
     if req.reasoning_effort is not None:
         out["reasoning_effort"] = req.reasoning_effort
     elif req.thinking_budget is not None:
@@ -382,13 +404,20 @@ def _assistant_message(blocks: list[Block], options: Options, warn: Warn, separa
     reasoning: list[str] = []
     refusal: list[str] = []
     calls: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for block in blocks:
         if block.kind == "text" or (block.kind == "refusal" and not separate_refusal):
+            if block.citations and separate_refusal:  # an answer's: the message's url citations
+                offset = sum(map(len, content))
+                annotations += [_annotation(c, offset, len(block.text)) for c in block.citations]
             content.append(block.text)
         elif block.kind == "refusal":
             refusal.append(block.text)
         elif block.kind == "tool_use":
-            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
+            own = own_native(block.native, NAME, warn) or {}
+            arguments = own.get("arguments") or (
+                block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
+            )
             calls.append({"id": block.id, "type": "function", "function": {"name": block.name, "arguments": arguments}})
         elif block.kind == "thinking":
             if mode == "xml":
@@ -402,9 +431,15 @@ def _assistant_message(blocks: list[Block], options: Options, warn: Warn, separa
                 content.append(thinking_xml.render_redacted(block.data))
             else:
                 warn(f"redacted_thinking dropped (thinking={mode}; only xml carries it)")
+        elif block.kind in ("web_search", "web_search_result"):
+            warn(HOSTED_SEARCH_DROPPED)
+        elif block.kind == "native":
+            own_native(block.native, NAME, warn)
         else:
             warn(f"{block.kind} in an assistant message has no openai equivalent: dropped")
     message: dict[str, Any] = {"role": "assistant", "content": "".join(content) if content or not calls else None}
+    if annotations:
+        message["annotations"] = annotations
     if separate_refusal:
         message["content"] = "".join(content) if content else None
         message["refusal"] = "".join(refusal) if refusal else None
@@ -422,8 +457,6 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
     choices = objects(get(body, "choices", list, "", required=True), "choices")
     if not choices:
         raise RequestRejected("choices: the completion has no choices", "choices")
-    if len(choices) > 1:
-        warn("openai-chat completion has several choices (n>1): only choice 0 is converted")
     created = get(body, "created", int, "")
     msg = Message(
         id=get(body, "id", str, "") or "",
@@ -439,14 +472,76 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
         msg.content.append(Block("thinking", text=reasoning))
     content = get(raw, "content", str, path)
     if content:
-        msg.content.append(Block("text", text=content))
+        text = Block("text", text=content)
+        text.citations = _read_annotations(get(raw, "annotations", list, path) or [])
+        msg.content.append(text)
     refusal = get(raw, "refusal", str, path)
     if refusal:
         msg.content.append(Block("refusal", text=refusal))
     msg.content.extend(_tool_calls(get(raw, "tool_calls", list, path) or [], path, warn))
     finish = get(choice, "finish_reason", str, "choices[0]")
     msg.stop_reason = "refusal" if refusal else FINISH_TO_STOP.get(finish or "stop", "end_turn")
+    native = _completion_native(body, choice, raw, choices[1:])
+    if native is not None:
+        msg.native.append(native)
+    if len(choices) > 1:
+        msg.native.append(Native(NAME, {}, OTHER_CHOICES))
     return msg
+
+
+def _completion_native(
+    body: dict[str, Any], choice: dict[str, Any], message: dict[str, Any], rest: list[dict[str, Any]]
+) -> Native | None:
+    """What a chat completion holds beyond the canonical message, kept for an openai-chat client."""
+    fields = extra_fields(body, COMPLETION_FIELDS)
+    for key, obj, modelled in (("choice", choice, CHOICE_FIELDS), ("message", message, MESSAGE_FIELDS)):
+        extras = extra_fields(obj, modelled)
+        if key == "message" and "annotations" in message and not _all_url_citations(message["annotations"]):
+            extras["annotations"] = message["annotations"]  # null, empty or not all url citations
+        if extras:
+            fields[key] = extras
+    usage = body.get("usage")
+    extras = usage_extras(usage, USAGE_FIELDS) if isinstance(usage, dict) else {}
+    if extras:
+        fields["usage"] = extras
+    described = native_fields(NAME, dict(fields), "completion")  # the other choices warn on their own
+    if rest:
+        fields["choices"] = rest
+    return Native(NAME, fields, described.what if described else "") if fields else None
+
+
+def _all_url_citations(annotations: Any) -> bool:
+    return bool(annotations) and all(isinstance(a, dict) and a.get("type") == "url_citation" for a in annotations)
+
+
+def _read_annotations(annotations: list[Any]) -> list[Citation]:
+    citations = []
+    for annotation in annotations:
+        cited = annotation.get("url_citation") if isinstance(annotation, dict) else None
+        if annotation.get("type") == "url_citation" and isinstance(cited, dict):
+            title, start, end = cited.get("title"), cited.get("start_index"), cited.get("end_index")
+            citations.append(
+                Citation(
+                    url=str(cited.get("url", "")),
+                    title=title if isinstance(title, str) else None,
+                    start=start if isinstance(start, int) else None,
+                    end=end if isinstance(end, int) else None,
+                )
+            )
+    return citations
+
+
+def _annotation(citation: Citation, offset: int, length: int) -> dict[str, Any]:
+    """A url citation of a span of the message content (a citation without one spans its block)."""
+    start = citation.start if citation.start is not None else 0
+    end = citation.end if citation.end is not None else length
+    cited = {
+        "end_index": offset + end,
+        "start_index": offset + start,
+        "title": citation.title or "",
+        "url": citation.url,
+    }
+    return {"type": "url_citation", "url_citation": cited}
 
 
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
@@ -455,20 +550,39 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     reason = msg.stop_reason or "end_turn"
     # a refusal carried in `message.refusal` is already marked; OpenAI finishes it with "stop"
     finish = "stop" if reason == "refusal" and refusal else STOP_TO_FINISH.get(reason, "stop")
-    return {
+    choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    out = {
         "id": derive_id(msg.id, "chatcmpl-"),
         "object": "chat.completion",
         "created": options.created or msg.created or int(time.time()),
         "model": options.model or msg.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "choices": [choice],
         "usage": write_usage(msg.usage),
     }
+    for carrier in msg.native:
+        own = own_native(carrier, NAME, warn)
+        if not own:
+            continue
+        own = dict(own)
+        merge_native(choice, own.pop("choice", {}))
+        merge_native(message, own.pop("message", {}))
+        out["choices"] += own.pop("choices", [])
+        merge_native(out, own)
+    return out
 
 
 # --- errors: the OpenAI envelope, shared with openai-responses ----------------------------------
 
 read_error = openai_common.read_error
 write_error = openai_common.write_error
+
+
+# Stored chat completions (``store: true``) live at the provider crosswire routed away from.
+SUB_ENDPOINTS = (
+    SubEndpoint("", frozenset({"GET"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}", frozenset({"GET", "POST", "DELETE"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}/messages", frozenset({"GET"}), "stored", "stored chat completions"),
+)
 
 
 def is_response_body(body: Any) -> bool:
@@ -491,7 +605,7 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="chatcmpl-",
     stream_frame=openai_chat.is_stream_frame,
@@ -499,4 +613,7 @@ FORMAT = Format(
     official_host="api.openai.com",
     stream_error_frame=openai_common.is_error_frame,
     client_wants_usage=openai_chat.wants_usage,
+    sub_endpoints=SUB_ENDPOINTS,
+    write_model=openai_common.write_model,
+    write_models=openai_common.write_models,
 )

@@ -1,5 +1,6 @@
 """What the two OpenAI formats share: the error envelope (``{"error": {message, type, param, code}}``),
-in bodies and in stream error frames."""
+in bodies and in stream error frames, the input-token arithmetic of their usage, and the models
+list (``GET /v1/models``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import ApiError
+from ..events import ApiError, Usage
 
 
 def error_object(type: str, message: str) -> dict[str, Any]:
@@ -47,3 +48,55 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
 def is_error_frame(parsed: Any) -> bool:
     """A bare ``{"error": …}`` frame, as Chat Completions streams end with."""
     return isinstance(parsed, dict) and bool(parsed.get("error")) and parsed.get("type") != "error"
+
+
+# --- usage: OpenAI input (or prompt) tokens include the cache reads (cached_tokens) and the cache
+# writes (cache_write_tokens); canonical input_tokens, like Anthropic's, include neither.
+
+
+def read_input(total: Any, details: Any, usage: Usage) -> None:
+    """OpenAI input tokens and their details object -> canonical input, cache read and cache write."""
+    details = details if isinstance(details, dict) else {}
+    cached, written = details.get("cached_tokens"), details.get("cache_write_tokens")
+    cached = cached if isinstance(cached, int) else 0
+    if isinstance(total, int):
+        usage["input_tokens"] = total - cached - (written if isinstance(written, int) else 0)
+        usage["cache_read_input_tokens"] = cached
+    if isinstance(written, int):
+        usage["cache_creation_input_tokens"] = written
+
+
+def write_input(usage: Usage) -> tuple[int, dict[str, int]]:
+    """Canonical usage -> OpenAI input tokens (reads and writes included) and their details object."""
+    cache_read = usage.get("cache_read_input_tokens", 0)
+    cache_write = usage.get("cache_creation_input_tokens", 0)
+    total = usage.get("input_tokens", 0) + cache_read + cache_write
+    return total, {"cached_tokens": cache_read, "cache_write_tokens": cache_write}
+
+
+# Usage fields the canonical model holds, per details object: the rest of a usage object is native.
+MODELLED_DETAILS = {"cached_tokens", "cache_write_tokens", "reasoning_tokens"}
+
+
+def usage_extras(raw: dict[str, Any], top: frozenset[str]) -> dict[str, Any]:
+    """The fields of an OpenAI usage object the canonical model does not hold (details objects
+    keep only their unmodelled keys)."""
+    extras: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in top:
+            continue
+        if key.endswith("_details") and isinstance(value, dict):
+            rest = {k: v for k, v in value.items() if k not in MODELLED_DETAILS}
+            if rest:
+                extras[key] = rest
+        else:
+            extras[key] = value
+    return extras
+
+
+def write_model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "crosswire"}
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "data": models}

@@ -16,11 +16,21 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..events import CUSTOM_TOOL_PARAMETER, StreamSink, ToolOrigin, Usage, parse_tool_input
+from ..events import (
+    CUSTOM_TOOL_PARAMETER,
+    Citation,
+    Native,
+    SearchResult,
+    StreamSink,
+    ToolOrigin,
+    Usage,
+    parse_tool_input,
+)
 from ..options import Options
 from . import base
-from .base import Warn, log
+from .base import Warn, extra_fields, log, merge_native
 from .body_common import flat_tool_name
+from .openai_common import read_input, usage_extras, write_input
 
 NAME = "openai-responses"
 
@@ -34,6 +44,10 @@ INCOMPLETE_TO_STOP = {"max_output_tokens": "max_tokens", "content_filter": "refu
 SUMMARY_SEPARATOR = "\n\n"
 
 _LIFECYCLE = ("response.created", "response.in_progress", "response.queued")
+# The fields of a response object the canonical model holds; the rest repeat the request's settings.
+RESPONSE_FIELDS = frozenset(
+    ("id", "object", "created_at", "status", "model", "output", "usage", "error", "incomplete_details")
+)
 
 
 def is_stream_frame(event: str, data: str, parsed: Any) -> bool:
@@ -46,40 +60,30 @@ def is_error_frame(parsed: Any) -> bool:
 
 
 def read_usage(raw: Any) -> Usage:
-    """Responses usage -> canonical: cached input tokens are split out of the input count."""
+    """Responses usage -> canonical: cache reads and writes are split out of the input count."""
     if not isinstance(raw, dict):
         return {}
     usage: Usage = {}
-    total_in = raw.get("input_tokens")
-    cached = _detail(raw, "input_tokens_details", "cached_tokens") or 0
-    if isinstance(total_in, int):
-        usage["input_tokens"] = total_in - cached
-        usage["cache_read_input_tokens"] = cached
+    read_input(raw.get("input_tokens"), raw.get("input_tokens_details"), usage)
     if isinstance(raw.get("output_tokens"), int):
         usage["output_tokens"] = raw["output_tokens"]
-    reasoning = _detail(raw, "output_tokens_details", "reasoning_tokens")
-    if reasoning is not None:
+    details = raw.get("output_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if isinstance(reasoning, int):
         usage["reasoning_tokens"] = reasoning
     return usage
 
 
-def _detail(raw: dict[str, Any], details: str, key: str) -> int | None:
-    """An integer inside a usage details object; ``None`` when absent or malformed."""
-    value = raw[details].get(key) if isinstance(raw.get(details), dict) else None
-    return value if isinstance(value, int) else None
+USAGE_FIELDS = frozenset(("input_tokens", "output_tokens", "total_tokens"))
 
 
 def write_usage(usage: Usage) -> dict[str, Any]:
-    cache_read = usage.get("cache_read_input_tokens", 0)
-    total_in = usage.get("input_tokens", 0) + cache_read + usage.get("cache_creation_input_tokens", 0)
+    """Every field the newest SDK's ``ResponseUsage`` requires, ``cache_write_tokens`` included."""
+    total_in, details = write_input(usage)
     total_out = usage.get("output_tokens", 0)
     return {
         "input_tokens": total_in,
-        # cache_write_tokens: required by the SDK's ResponseUsage (anthropic's cache creation)
-        "input_tokens_details": {
-            "cached_tokens": cache_read,
-            "cache_write_tokens": usage.get("cache_creation_input_tokens", 0),
-        },
+        "input_tokens_details": details,  # cache_write_tokens: the newest SDK's ResponseUsage requires it
         "output_tokens": total_out,
         "output_tokens_details": {"reasoning_tokens": usage.get("reasoning_tokens", 0)},
         "total_tokens": total_in + total_out,
@@ -135,9 +139,12 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._part_emitted = False
         self._items: dict[int, str] = {}  # output_index -> item type, for every item seen
         self._item_index: dict[str, int] = {}  # item id -> output_index, for events without one
+        self._item_native: dict[int, Native] = {}  # the added item, for the first block it opens
         self._closed_parts: set[tuple[int, int]] = set()
+        self._annotations: dict[tuple[int, int], int] = {}  # annotations read so far, per content part
         self._calls = False
         self._refused = False
+        self._searches = 0
         self._text = sink.text  # bound once: called once per token
 
     def event(self, name: str, raw: str) -> None:
@@ -224,9 +231,21 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         elif kind == "error":
             self.fail(*_error_fields(data["error"] if isinstance(data.get("error"), dict) else data))
         elif kind == "response.output_text.annotation.added":
-            self.warn("openai-responses output_text annotations (citations) have no equivalent: dropped")
+            key = (self._output_index(data), data.get("content_index", 0))
+            if self._open_key == key:
+                self._annotations[key] = self._annotations.get(key, 0) + 1
+                self._annotation(data.get("annotation"), {"event": data})
         else:
-            log.debug("crosswire: skipping openai-responses event type %r", kind)
+            self._other_event(data)
+
+    def _other_event(self, data: dict[str, Any]) -> None:
+        """An event with no canonical meaning (``response.web_search_call.searching``…): a Responses
+        client gets it as it was, inside the block of its item."""
+        position = self._output_index(data)
+        inside = position >= 0 and self._open_key[0] == position
+        if not inside:
+            log.debug("crosswire: openai-responses event %r kept for a Responses client only", data.get("type"))
+        self.sink.native(self._open if inside else -1, Native(NAME, {"event": data}))
 
     # -- lifecycle
 
@@ -236,11 +255,16 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._started = True
         response = response if isinstance(response, dict) else {}
         created = response.get("created_at")
+        extras = extra_fields(response, RESPONSE_FIELDS)
+        if response.get("id") and not str(response["id"]).startswith("resp_"):
+            extras["id"] = response["id"]  # kept as it is for a Responses client (others get it prefixed)
         self.sink.message_start(
             str(response.get("id", "")),
             str(response.get("model", "")),
             {},
             created if isinstance(created, int) else None,
+            # the request's settings the response repeats: nothing a client of another format lacks
+            native=Native(NAME, {"response": extras}) if extras else None,
         )
 
     def _finish(self, response: dict[str, Any], incomplete: bool) -> None:
@@ -249,7 +273,18 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         for position, item in enumerate(response.get("output") or ()):
             if position not in self._items and isinstance(item, dict):
                 self._whole_item(position, item)  # never streamed: only the final object has it
-        usage = read_usage(response.get("usage"))
+        extras = extra_fields(response, RESPONSE_FIELDS)
+        raw_usage = response.get("usage")
+        usage_rest = usage_extras(raw_usage, USAGE_FIELDS) if isinstance(raw_usage, dict) else {}
+        if usage_rest:
+            extras["usage"] = usage_rest
+        final: dict[str, Any] = {"response": extras}
+        if isinstance(response.get("output"), list):
+            final["output"] = response["output"]  # its items as the final object repeats them
+        self.sink.native(-1, Native(NAME, final))
+        usage = read_usage(raw_usage)
+        if self._searches:
+            usage["web_search_requests"] = self._searches
         if usage:
             self.sink.usage(usage)
         if incomplete:
@@ -271,13 +306,22 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             return index
         return self._item_index.get(str(data.get("item_id", "")), -1)
 
-    def _open_block(self, key: tuple[int, int], kind: str, id: str = "", name: str = "", data: str = "") -> int:
+    def _open_block(
+        self,
+        key: tuple[int, int],
+        kind: str,
+        id: str = "",
+        name: str = "",
+        data: str = "",
+        native: Native | None = None,
+    ) -> int:
         if not self._started:
             self._start(None)
         self._close_block()
         self._open_key, self._emitted = key, False
         self._part, self._part_emitted = None, False
-        return self._start_block(kind, id=id, name=name, data=data)
+        native = native or self._item_native.pop(key[0], None)  # the first block of an item names it
+        return self._start_block(kind, id=id, name=name, data=data, native=native)
 
     def _close_block(self) -> None:
         if self._open >= 0:
@@ -298,8 +342,27 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if text and not self._emitted:
             self.sink.text(index, str(text))
             self._emitted = True
-        if part.get("annotations"):
-            self.warn("openai-responses output_text annotations (citations) have no equivalent: dropped")
+        annotations = part.get("annotations")
+        if annotations and isinstance(annotations, list):
+            seen = self._annotations.get(self._open_key, 0)  # those already read from annotation events
+            self._annotations[self._open_key] = len(annotations)
+            for annotation in annotations[seen:]:
+                self._annotation(annotation, {"annotation": annotation})
+
+    def _annotation(self, raw: Any, native: dict[str, Any]) -> None:
+        """A ``url_citation`` is a citation of the open text block; other annotations are native."""
+        if isinstance(raw, dict) and raw.get("type") == "url_citation":
+            title, start, end = raw.get("title"), raw.get("start_index"), raw.get("end_index")
+            citation = Citation(
+                url=str(raw.get("url", "")),
+                title=title if isinstance(title, str) else None,
+                start=start if isinstance(start, int) else None,
+                end=end if isinstance(end, int) else None,
+            )
+            self.sink.citation(self._open, citation)
+        else:
+            atype = raw.get("type") if isinstance(raw, dict) else None
+            self.sink.native(self._open, Native(NAME, native, f"openai-responses {atype!r} annotations"))
 
     def _part_done(self, output_index: int, content_index: int, part: dict[str, Any]) -> None:
         key = (output_index, content_index)
@@ -325,6 +388,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         part = (kind, number if isinstance(number, int) else 0)
         if self._part != part:
             if self._part is not None:
+                if kind == "summary":  # a Responses client gets the part boundary back
+                    self.sink.native(index, Native(NAME, {"summary_index": part[1]}))
                 self.sink.thinking(index, SUMMARY_SEPARATOR)
             self._part, self._part_emitted = part, False
         return index
@@ -351,11 +416,12 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._items[position] = itype
         if item.get("id"):
             self._item_index[str(item["id"])] = position
+        native = Native(NAME, {"item": item})
         if itype in ("function_call", "custom_tool_call"):
             self._calls = True
             call_id = str(item.get("call_id") or item.get("id") or f"call_{position}")
             name = flat_tool_name(item.get("namespace") or None, str(item.get("name", "")))
-            index = self._open_block((position, -1), "tool_use", id=call_id, name=name)
+            index = self._open_block((position, -1), "tool_use", id=call_id, name=name, native=native)
             if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
                 self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
                 if item.get("input"):
@@ -364,10 +430,15 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             elif item.get("arguments"):
                 self.sink.tool_input(index, str(item["arguments"]))
                 self._emitted = True
-        elif itype == "reasoning":
-            pass  # opened by its first summary event, or at its done event (it may be redacted)
-        elif itype != "message":
-            self.warn(f"openai-responses {itype!r} output item has no equivalent in the target format: dropped")
+        elif itype == "web_search_call":
+            self._open_block((position, -1), "web_search", id=str(item.get("id", "")), native=native)
+        elif itype in ("reasoning", "message"):
+            # a message opens a block per content part; a reasoning item on its first summary
+            # event, or at its done event (it may be redacted)
+            self._item_native[position] = native
+        else:
+            what = f"openai-responses {itype!r} output item"
+            self._open_block((position, -1), "native", native=Native(NAME, {"item": item}, what))
 
     def _item_done(self, data: dict[str, Any]) -> None:
         item = data.get("item") or {}
@@ -375,25 +446,49 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if position < 0:
             position = self._item_index.get(str(item.get("id", "")), len(self._items))
         if position not in self._items:
-            self._items[position] = str(item.get("type", ""))
             self._whole_item(position, item)
             return
         itype = self._items[position]
-        if itype == "function_call":
-            if self._open_key == (position, -1):
+        if itype == "message":
+            self._done_native(position, item)
+            self._message_done(position, item)
+        elif itype == "reasoning":
+            self._reasoning_item_done(position, item)
+        elif self._open_key == (position, -1):
+            if itype == "function_call":
                 if not self._emitted and item.get("arguments"):
                     self.sink.tool_input(self._open, str(item["arguments"]))
-                self._close_block()
-        elif itype == "custom_tool_call":
-            if self._open_key == (position, -1):
+            elif itype == "custom_tool_call":
                 if not self._emitted and item.get("input"):
                     self.sink.tool_input(self._open, _json_string_piece(str(item["input"])))
                 self.sink.tool_input(self._open, '"}')
-                self._close_block()
-        elif itype == "reasoning":
-            self._reasoning_item_done(position, item)
-        elif itype == "message":
-            self._message_done(position, item)
+            if itype == "web_search_call":
+                self._search_done(position, item)
+            else:
+                self._done_native(position, item)
+            self._close_block()
+
+    def _done_native(self, position: int, item: dict[str, Any]) -> None:
+        """The item as its done event gives it, for a Responses client (the block of the item if open)."""
+        inside = self._open >= 0 and self._open_key[0] == position
+        self.sink.native(self._open if inside else -1, Native(NAME, {"done": item}))
+
+    def _search_done(self, position: int, item: dict[str, Any]) -> None:
+        """A web_search_call is two blocks: the search (its action) and its result (the sources)."""
+        action = item.get("action")
+        if not isinstance(action, dict):
+            action = {}
+        if action.get("type") == "search":
+            self._searches += 1
+        call = {k: v for k, v in action.items() if k not in ("type", "sources")}
+        if call:
+            self.sink.tool_input(self._open, orjson.dumps(call).decode())
+        error = "unavailable" if item.get("status") == "failed" else ""
+        index = self._open_block((position, -1), "web_search_result", id=str(item.get("id", "")), data=error)
+        for source in action.get("sources") or ():
+            if isinstance(source, dict) and source.get("type") == "url" and isinstance(source.get("url"), str):
+                self.sink.search_result(index, SearchResult(url=source["url"]))
+        self.sink.native(index, Native(NAME, {"done": item}))
 
     def _reasoning_item_done(self, position: int, item: dict[str, Any]) -> None:
         encrypted = item.get("encrypted_content")
@@ -401,6 +496,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         if self._open_key != (position, -1):
             if encrypted.startswith(REDACTED_PREFIX):
                 self._open_block((position, -1), "redacted_thinking", data=encrypted[len(REDACTED_PREFIX) :])
+                self._done_native(position, item)
                 self._close_block()
                 return
             self._open_block((position, -1), "thinking")
@@ -412,6 +508,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 self.sink.thinking(self._open, text)
         if encrypted:
             self.sink.signature(self._open, encrypted)
+        self._done_native(position, item)
         self._close_block()
 
     def _message_done(self, position: int, item: dict[str, Any]) -> None:
@@ -424,18 +521,18 @@ class OpenAIResponsesStreamReader(base.StreamReader):
     def _whole_item(self, position: int, item: dict[str, Any]) -> None:
         """An item that arrived complete (only in a done event or the final response)."""
         itype = str(item.get("type", ""))
-        if itype in ("function_call", "custom_tool_call"):
-            self._item_added({"output_index": position, "item": {**item, "arguments": "", "input": ""}})
-            self._item_done({"output_index": position, "item": item})
-        elif itype == "reasoning":
+        if itype in ("reasoning", "message"):
             self._items[position] = itype
-            self._reasoning_item_done(position, item)
-        elif itype == "message":
-            self._items[position] = itype
-            self._message_done(position, item)
+            self._item_native[position] = Native(NAME, {"item": item})
+            if itype == "reasoning":
+                self._reasoning_item_done(position, item)
+            else:
+                self._done_native(position, item)
+                self._message_done(position, item)
         else:
-            self._items[position] = itype
-            self.warn(f"openai-responses {itype!r} output item has no equivalent in the target format: dropped")
+            empty = {"function_call": {"arguments": ""}, "custom_tool_call": {"input": ""}}.get(itype, {})
+            self._item_added({"output_index": position, "item": {**item, **empty}})
+            self._item_done({"output_index": position, "item": item})
 
     def truncated_message(self) -> str:
         return "upstream stream ended before response.completed: the answer is incomplete"
@@ -481,10 +578,15 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     The format makes it hold text: each ``.done`` event repeats its part's or item's whole text,
     so the open block's fragments are kept until it stops; ``response.completed`` repeats every
     output item, so each finished item is kept serialized until the end.
+
+    From a Responses source it writes the source's own items back (their ids, their added and done
+    forms, the events it has no canonical meaning for) from the native carriers.
     """
 
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
+    format = NAME
+
+    def __init__(self, options: Options, warn: Warn = base._ignore) -> None:
+        super().__init__(options, warn)
         self._seq = 0
         self._id = ""
         self._base = ""  # the response id without its prefix: the stem of the item ids
@@ -493,23 +595,35 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._stop: str | None = None
         self._items: list[bytes] = []  # finished output items, serialized, for the final response
         self._refused_in_band = False
+        # a Responses source's own: the response fields, the final response's, its final output
+        self._extras: dict[str, Any] = {}
+        self._final: dict[str, Any] = {}
+        self._final_output: list[Any] | None = None
         # the message item being written (consecutive text/refusal blocks are its content parts)
         self._msg_id = ""
         self._msg_position = -1
         self._msg_parts: list[bytes] = []
+        self._msg_done: dict[str, Any] | None = None  # its done form, from a Responses source
         # the open block
         self._kind = ""
         self._index = -1
         self._position = -1  # its output_index
         self._item_id = ""
+        self._added: dict[str, Any] = {}  # its item as written in output_item.added
+        self._done: dict[str, Any] | None = None  # its done form, from a Responses source
         self._content_index = 0
         self._buf: list[str] = []
         self._signature: list[str] = []
-        self._summary = False  # a summary part was opened for the thinking block
+        self._summary = False  # a summary part is open in the thinking block
+        self._summaries: list[str] = []  # its finished summary parts
+        self._skip_separator = False
+        self._annotations: list[dict[str, Any]] = []  # of the open text part
         self._call: tuple[str, str] = ("", "")
         self._origin: ToolOrigin | None = None
         self._data = ""
         self._delta_prefix = b""
+        self._skip = -1  # a block dropped (another format's native one)
+        self._search: dict[str, Any] | None = None  # the open web_search_call item
 
     def _event(self, type: str, fields: dict[str, Any]) -> None:
         payload = orjson.dumps({"type": type, "sequence_number": self._seq, **fields})
@@ -524,18 +638,23 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._delta_prefix = b'event: %s\ndata: {"type":"%s",%s,"delta":' % (type.encode(), type.encode(), fields)
 
     def _response(self, status: str, **fields: Any) -> dict[str, Any]:
-        return response_object(self._id, self._created, self._model, status, **fields)
+        return merge_native(response_object(self._id, self._created, self._model, status, **fields), self._extras)
 
     def _output(self) -> list[orjson.Fragment]:
         return [orjson.Fragment(item) for item in self._items]
 
-    def message_start(self, id: str, model: str, usage: Usage, created: int | None = None) -> None:
+    def message_start(
+        self, id: str, model: str, usage: Usage, created: int | None = None, native: Native | None = None
+    ) -> None:
         if self._started:
             return
         self._started = True
         self.reported_usage.update(usage)
-        self._id = base.derive_id(id, "resp_")
-        self._base = self._id[len("resp_") :]
+        own = self.own(native)
+        if own:
+            self._extras = dict(own.get("response") or {})
+        self._id = self._extras.pop("id", None) or base.derive_id(id, "resp_")
+        self._base = self._id.removeprefix("resp_")
         self._model = self.options.model or model
         self._created = self.options.created or created or int(time.time())
         self._event("response.created", {"response": self._response("in_progress")})
@@ -543,48 +662,77 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
     # -- blocks
 
-    def block_start(self, index: int, kind: str, id: str = "", name: str = "", data: str = "") -> None:
+    def block_start(
+        self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
+    ) -> None:
         self._ensure_started()
+        own = self.own(native)
+        added: dict[str, Any] | None = own.get("item") if own else None
         if self._kind:
             self._finish_block("completed")  # the source never stopped the last block
+        if kind == "web_search_result":
+            if self._search is None:  # a result whose search was not seen
+                self._open_search(id, None)
+            assert self._search is not None
+            self._search["error"] = data
+            self._kind, self._index = kind, index
+            return
+        if self._search is not None:
+            self._close_search("in_progress")  # a search without its result: the turn paused before it ran
+        if kind == "native" and added is None:
+            self._skip = index  # another format's block: dropped (warned)
+            return
         self._kind, self._index, self._buf, self._signature = kind, index, [], []
+        self._done, self._annotations = None, []
         if kind in ("text", "refusal"):
-            self._start_part(kind)
+            if added is not None:
+                self._close_message("completed")  # the source's next message item
+            self._start_part(kind, added)
             return
         self._close_message("completed")
+        if kind == "web_search":
+            self._open_search(id, added)
+            return
         position = self._position = len(self._items)
         item: dict[str, Any]
         if kind == "tool_use":
             call_id = id or f"call_{position}"
             self._call = (call_id, name)
-            self._origin = self.options.tool_origins.get(name)
-            self._item_id = call_item_id(call_id)
-            item = call_item(self._item_id, call_id, name, "", "in_progress", self._origin)
+            self._origin = self.options.tool_origins.get(name) or _origin_of(added)
+            self._item_id = str(added["id"]) if added and added.get("id") else call_item_id(call_id)
+            item = added or call_item(self._item_id, call_id, name, "", "in_progress", self._origin)
             self._set_delta(
                 "response.custom_tool_call_input.delta"
                 if item["type"] == "custom_tool_call"
                 else "response.function_call_arguments.delta",
                 b'"item_id":%s,"output_index":%d' % (orjson.dumps(self._item_id), position),
             )
+        elif kind == "native":
+            assert added is not None
+            item = added
+            self._item_id = str(added.get("id", ""))
         else:  # thinking and redacted_thinking: a reasoning item
-            self._item_id = f"rs_{self._base}_{position}"
-            self._summary = False
+            self._item_id = str(added["id"]) if added and added.get("id") else f"rs_{self._base}_{position}"
+            self._summary, self._summaries, self._skip_separator = False, [], False
             self._data = data
-            item = {"id": self._item_id, "type": "reasoning", "summary": []}
-            if kind == "redacted_thinking":
+            item = added or {"id": self._item_id, "type": "reasoning", "summary": []}
+            if kind == "redacted_thinking" and not added:
                 item["encrypted_content"] = REDACTED_PREFIX + data
-            self._set_delta(
-                "response.reasoning_summary_text.delta",
-                b'"item_id":%s,"output_index":%d,"summary_index":0' % (orjson.dumps(self._item_id), position),
-            )
+        self._added = item
         self._event("response.output_item.added", {"output_index": position, "item": item})
 
-    def _start_part(self, kind: str) -> None:
+    def _start_part(self, kind: str, added: dict[str, Any] | None) -> None:
         if not self._msg_id:
             self._msg_position = len(self._items)
-            self._msg_id = f"msg_{self._base}_{self._msg_position}"
-            self._msg_parts = []
-            item = {"id": self._msg_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
+            self._msg_id = str(added["id"]) if added and added.get("id") else f"msg_{self._base}_{self._msg_position}"
+            self._msg_parts, self._msg_done = [], None
+            item = added or {
+                "id": self._msg_id,
+                "type": "message",
+                "status": "in_progress",
+                "content": [],
+                "role": "assistant",
+            }
             self._event("response.output_item.added", {"output_index": self._msg_position, "item": item})
         self._position, self._item_id = self._msg_position, self._msg_id
         self._content_index = len(self._msg_parts)
@@ -614,33 +762,178 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             self.out.append(b'%s%s,"sequence_number":%d}\n\n' % (self._delta_prefix, _dumps(text), seq))
 
     def tool_input(self, index: int, fragment: str) -> None:
-        if self._kind == "tool_use" and index == self._index and fragment:
+        if index != self._index or not fragment:
+            return
+        if self._kind == "tool_use":
             self._buf.append(fragment)
             if not (self._origin and self._origin.kind == "custom"):  # a custom call's text is whole at the end
                 self._delta(fragment)
+        elif self._kind == "web_search" and self._search is not None:
+            self._search["input"].append(fragment)
 
     def thinking(self, index: int, text: str) -> None:
         if self._kind != "thinking" or index != self._index or not text:
             return
+        if self._skip_separator:  # the separator a Responses source put between two summary parts
+            self._skip_separator = False
+            if text == SUMMARY_SEPARATOR:
+                return
         if not self._summary:
             self._summary = True
+            number = len(self._summaries)
+            self._set_delta(
+                "response.reasoning_summary_text.delta",
+                b'"item_id":%s,"output_index":%d,"summary_index":%d'
+                % (orjson.dumps(self._item_id), self._position, number),
+            )
             self._event("response.reasoning_summary_part.added", {**self._summary_ids(), "part": _summary("")})
         self._buf.append(text)
         self._delta(text)
 
     def _summary_ids(self) -> dict[str, Any]:
-        return {"item_id": self._item_id, "output_index": self._position, "summary_index": 0}
+        return {"item_id": self._item_id, "output_index": self._position, "summary_index": len(self._summaries)}
+
+    def _close_summary(self) -> None:
+        if self._summary:
+            text = "".join(self._buf)
+            self._buf = []
+            self._event("response.reasoning_summary_text.done", {**self._summary_ids(), "text": text})
+            self._event("response.reasoning_summary_part.done", {**self._summary_ids(), "part": _summary(text)})
+            self._summaries.append(text)
+            self._summary = False
 
     def signature(self, index: int, signature: str) -> None:
         if self._kind == "thinking" and index == self._index:
             self._signature.append(signature)
 
+    def citation(self, index: int, citation: Citation) -> None:
+        if self._kind != "text" or index != self._index:
+            return
+        annotation = {
+            "type": "url_citation",
+            "start_index": citation.start,
+            "end_index": citation.end,
+            "url": citation.url,
+            "title": citation.title or "",
+        }
+        self._annotations.append(annotation)
+        if citation.start is not None and citation.end is not None:
+            self._annotation_added(len(self._annotations) - 1, annotation)
+        # else it cites the whole block: written when the block's text is complete
+
+    def _annotation_added(self, index: int, annotation: dict[str, Any]) -> None:
+        self._event(
+            "response.output_text.annotation.added",
+            {**self._part_ids(), "annotation_index": index, "annotation": annotation},
+        )
+
+    def search_result(self, index: int, result: SearchResult) -> None:
+        if self._search is not None and self._kind == "web_search_result":
+            self._search["sources"].append({"type": "url", "url": result.url})
+
+    def native(self, index: int, carrier: Native) -> None:
+        own = self.own(carrier)
+        if own is None:
+            return
+        if "event" in own:  # an event of its own, as it came (renumbered)
+            event = own["event"]
+            if event.get("type") == "response.output_text.annotation.added" and self._kind == "text":
+                self._annotations.append(event.get("annotation"))
+            self.out.append(
+                _frame(str(event.get("type")).encode(), orjson.dumps({**event, "sequence_number": self._seq}))
+            )
+            self._seq += 1
+        elif "annotation" in own:
+            if self._kind == "text":
+                self._annotations.append(own["annotation"])
+        elif "done" in own:
+            self._source_done(own["done"])
+        elif "summary_index" in own:
+            if self._kind == "thinking":
+                self._close_summary()
+                self._skip_separator = True
+        elif "response" in own:
+            merge_native(self._final, own["response"])
+            if isinstance(own.get("output"), list):
+                self._final_output = own["output"]
+
+    def _source_done(self, item: dict[str, Any]) -> None:
+        """A Responses source's done form of the item being written."""
+        if self._search is not None and item.get("type") == "web_search_call":
+            self._search["done"] = item
+        elif item.get("type") == "message" and self._msg_id:
+            self._msg_done = item
+            if self._kind not in ("text", "refusal"):
+                self._close_message("completed")
+        else:
+            self._done = item
+
     def block_stop(self, index: int) -> None:
-        if self._kind and index == self._index:
+        if index == self._skip:
+            self._skip = -1
+        elif not self._kind or index != self._index:
+            return
+        elif self._kind == "web_search":
+            self._kind = ""
+            if self._search is not None and not self._search["own"]:
+                self._event("response.web_search_call.searching", self._search_ids())
+        elif self._kind == "web_search_result":
+            self._kind = ""
+            if self._search is not None:
+                self._close_search("failed" if self._search["error"] else "completed")
+        else:
             self._finish_block("completed")
+
+    # -- web search: one web_search_call item for a web_search block and its web_search_result
+
+    def _open_search(self, id: str, added: dict[str, Any] | None) -> None:
+        position = len(self._items)
+        item_id = str(added["id"]) if added and added.get("id") else base.derive_id(id, "ws_", base.SEARCH_ID_PREFIXES)
+        item = added or {
+            "id": item_id,
+            "type": "web_search_call",
+            "status": "in_progress",
+            "action": {"type": "search"},
+        }
+        self._search = {
+            "id": item_id,
+            "position": position,
+            "own": added is not None,
+            "input": [],
+            "sources": [],
+            "error": "",
+            "done": None,
+        }
+        self._kind, self._position, self._item_id = "web_search", position, item_id
+        self._event("response.output_item.added", {"output_index": position, "item": item})
+        if added is None:
+            self._event("response.web_search_call.in_progress", self._search_ids())
+
+    def _search_ids(self) -> dict[str, Any]:
+        assert self._search is not None
+        return {"output_index": self._search["position"], "item_id": self._search["id"]}
+
+    def _close_search(self, status: str) -> None:
+        search = self._search
+        assert search is not None
+        item = search["done"]
+        if item is None:
+            action: dict[str, Any] = {"type": "search"}
+            call = parse_tool_input("".join(search["input"]))
+            if isinstance(call, dict):
+                action.update((k, v) for k, v in call.items() if k not in ("type", "sources"))
+            if search["sources"]:
+                action["sources"] = search["sources"]
+            if status == "completed":
+                self._event("response.web_search_call.completed", self._search_ids())
+            item = {"id": search["id"], "type": "web_search_call", "status": status, "action": action}
+        self._search = None
+        self._item_done(search["position"], item)
 
     def _finish_block(self, status: str) -> None:
         kind, self._kind = self._kind, ""
+        if kind in ("web_search", "web_search_result"):
+            return  # its item ends with its result, or when the next block starts
         text = "".join(self._buf)
         self._buf = []
         if kind in ("text", "refusal"):
@@ -648,11 +941,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
                 self._event("response.refusal.done", {**self._part_ids(), "refusal": text})
                 part: dict[str, Any] = {"type": "refusal", "refusal": text}
             else:
+                for number, annotation in enumerate(self._annotations):
+                    if annotation.get("type") == "url_citation" and annotation.get("end_index") is None:
+                        annotation["start_index"] = annotation["start_index"] or 0
+                        annotation["end_index"] = len(text)
+                        self._annotation_added(number, annotation)
                 self._event("response.output_text.done", {**self._part_ids(), "text": text, "logprobs": []})
-                part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+                part = {"type": "output_text", "annotations": self._annotations, "logprobs": [], "text": text}
             self._event("response.content_part.done", {**self._part_ids(), "part": part})
             self._msg_parts.append(orjson.dumps(part))
+            if self._msg_done is not None:  # the source's message item ended with this part
+                self._close_message(status)
             return
+        item: dict[str, Any]
         if kind == "tool_use":
             call_id, name = self._call
             ids = {"item_id": self._item_id, "output_index": self._position}
@@ -660,7 +961,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             if not text and not custom:  # a call without arguments still has an (empty) object of them
                 text = "{}"
                 self._delta(text)
-            item: dict[str, Any] = call_item(self._item_id, call_id, name, text, status, self._origin)
+            item = call_item(self._item_id, call_id, name, text, status, self._origin)
             if custom:
                 self._delta(item["input"])
                 self._event("response.custom_tool_call_input.done", {**ids, "input": item["input"]})
@@ -668,16 +969,20 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
                 done = {**ids, "name": item["name"], "arguments": text}
                 self._event("response.function_call_arguments.done", done)
         elif kind == "thinking":
-            summary = []
-            if self._summary:
-                self._event("response.reasoning_summary_text.done", {**self._summary_ids(), "text": text})
-                self._event("response.reasoning_summary_part.done", {**self._summary_ids(), "part": _summary(text)})
-                summary = [_summary(text)]
+            self._buf = [text]
+            self._close_summary()
             signature = "".join(self._signature)
             self._signature = []
-            item = {"id": self._item_id, "type": "reasoning", "summary": summary, "status": status}
+            item = {
+                "id": self._item_id,
+                "type": "reasoning",
+                "summary": [_summary(t) for t in self._summaries],
+                "status": status,
+            }
             if signature:
                 item["encrypted_content"] = signature
+        elif kind == "native":
+            item = self._added
         else:  # redacted_thinking
             item = {
                 "id": self._item_id,
@@ -686,7 +991,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
                 "encrypted_content": REDACTED_PREFIX + self._data,
                 "status": status,
             }
-        self._item_done(self._position, item)
+        self._item_done(self._position, self._done or item)
+        self._done = None
 
     def _item_done(self, position: int, item: dict[str, Any]) -> None:
         encoded = orjson.dumps(item)
@@ -696,9 +1002,11 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     def _close_message(self, status: str) -> None:
         if not self._msg_id:
             return
-        content = [orjson.Fragment(part) for part in self._msg_parts]
-        item = {"id": self._msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
-        self._msg_id, self._msg_parts = "", []
+        item: dict[str, Any] | None = self._msg_done
+        if item is None:
+            content = [orjson.Fragment(part) for part in self._msg_parts]
+            item = {"id": self._msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+        self._msg_id, self._msg_parts, self._msg_done = "", [], None
         self._item_done(self._msg_position, item)
 
     # -- end
@@ -710,7 +1018,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._stop = reason
 
     def ping(self) -> None:
-        self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
+        if not self.finished:
+            self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
 
     def write_end(self) -> None:
         self._ensure_started()
@@ -723,13 +1032,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         status = "incomplete" if incomplete else "completed"
         if self._kind:
             self._finish_block(status)
+        if self._search is not None:
+            self._close_search("in_progress")
         self._close_message(status)
+        output: list[Any] = self._output()
+        if self._final_output is not None and len(self._final_output) == len(self._items):
+            output = self._final_output  # a Responses source's final object repeats its items so
         response = self._response(
             status,
             incomplete_details={"reason": incomplete} if incomplete else None,
-            output=self._output(),
+            output=output,
             usage=write_usage(self.reported_usage),
         )
+        merge_native(response, self._final)
         self._event("response.incomplete" if incomplete else "response.completed", {"response": response})
 
     def write_error(self, type: str, message: str) -> None:
@@ -739,9 +1054,19 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         # the top-level fields are the documented ResponseErrorEvent shape.
         error = {"type": openai_type, "code": code, "message": message, "param": None}
         self._event("error", {"code": code, "message": message, "param": None, "error": error})
-        failed = self._response("failed", error={"code": code or openai_type, "message": message})
+        # the response's own error code is one of a fixed list (the event above has the precise one)
+        failed_code = "rate_limit_exceeded" if code == "rate_limit_exceeded" else "server_error"
+        failed = self._response("failed", error={"code": failed_code, "message": message})
         failed["output"] = self._output()
         self._event("response.failed", {"response": failed})
+
+
+def _origin_of(item: dict[str, Any] | None) -> ToolOrigin | None:
+    """How a Responses source's own call item was shaped (namespaced, custom), to write it back so."""
+    if not item or (item.get("type") != "custom_tool_call" and not item.get("namespace")):
+        return None
+    kind = "custom" if item.get("type") == "custom_tool_call" else "function"
+    return ToolOrigin(str(item.get("name", "")), item.get("namespace") or None, kind)
 
 
 def _json_string_piece(text: str) -> str:

@@ -16,10 +16,23 @@ from typing import Any
 
 import orjson
 
-from ..events import CUSTOM_TOOL_PARAMETER, Block, Message, Request, Tool, ToolOrigin, Turn, parse_tool_input
+from ..events import (
+    CUSTOM_TOOL_PARAMETER,
+    Block,
+    Citation,
+    Message,
+    Native,
+    Request,
+    SearchResult,
+    Tool,
+    ToolOrigin,
+    Turn,
+    WebSearch,
+    parse_tool_input,
+)
 from ..options import Options
 from . import openai_responses
-from .base import Warn, derive_id
+from .base import SEARCH_ID_PREFIXES, Warn, derive_id, extra_fields, merge_native, own_native
 from .body_common import (
     RequestRejected,
     budget_effort,
@@ -33,18 +46,20 @@ from .body_common import (
     read_function_tool,
     tool_result_texts,
 )
-from .openai_common import read_error, write_error
+from .openai_common import read_error, usage_extras, write_error, write_model, write_models
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
     REDACTED_PREFIX,
+    RESPONSE_FIELDS,
     SUMMARY_SEPARATOR,
+    USAGE_FIELDS,
     call_item,
     call_item_id,
     read_usage,
     response_object,
     write_usage,
 )
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 __all__ = ["read_error", "read_request", "read_response", "write_error", "write_request", "write_response"]
 
@@ -68,6 +83,11 @@ _NEEDS_RESPONSES = {
     "background": "a background response can only run on an openai-responses upstream",
 }
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
+WEB_SEARCH_TOOLS = ("web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11")
+HISTORY_SEARCH_DROPPED = (
+    "hosted web search calls in the history of another format are not sent to openai-responses "
+    "(it cannot replay another provider's search): dropped, the answer text is kept"
+)
 
 
 # --- requests: read ----------------------------------------------------------------------------
@@ -180,13 +200,31 @@ def _read_input(items: list[dict[str, Any]], req: Request, options: Options, war
             _turn(req, "user").content.append(result)
         elif kind == "reasoning":
             _turn(req, "assistant").content.append(_reasoning(raw, path))
+        elif kind == "web_search_call":
+            _turn(req, "assistant").content.extend(_search_blocks(raw))
         elif kind == "item_reference":
             req.foreign.append(
                 (path, f"{path}: an item_reference can only be resolved by an openai-responses upstream", True)
             )
             warn(f"{path}: item_reference dropped (crosswire cannot resolve stored items)")
-        else:
-            warn(f"openai-responses {kind!r} input item has no equivalent: dropped")
+        else:  # kept for a Responses upstream, in the turn it came in
+            req.foreign.append((path, f"openai-responses {kind!r} input item has no equivalent: dropped", False))
+            turn = req.messages[-1] if req.messages else _turn(req, "user")
+            turn.content.append(Block("native", native=Native(NAME, {"item": raw})))
+
+
+def _search_blocks(item: dict[str, Any]) -> list[Block]:
+    """A web_search_call item: the search (its action) and its result (the sources), which carry the
+    item itself for a Responses upstream or client."""
+    action = item.get("action") if isinstance(item.get("action"), dict) else {}
+    assert isinstance(action, dict)
+    sources = [s for s in action.get("sources") or () if isinstance(s, dict) and isinstance(s.get("url"), str)]
+    search = Block("web_search", id=str(item.get("id", "")), name="web_search", native=Native(NAME, {"item": item}))
+    search.input = {k: v for k, v in action.items() if k not in ("type", "sources")}
+    result = Block("web_search_result", id=search.id, data="unavailable" if item.get("status") == "failed" else "")
+    result.results = [SearchResult(url=s["url"]) for s in sources if s.get("type") == "url"]
+    result.native = Native(NAME, {})  # written with its search's item
+    return [search, result]
 
 
 def _read_configuration_update(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> None:
@@ -217,7 +255,7 @@ def _read_message(raw: dict[str, Any], path: str, req: Request, warn: Warn) -> N
         if req.messages:  # an instruction inside the conversation stays where it is
             req.messages.append(Turn("system", blocks))
         else:
-            req.system.append("".join(b.text for b in blocks))
+            req.system.extend(b.text for b in blocks)  # several text parts stay several system texts
     elif role == "user":
         _turn(req, "user").content.extend(blocks)
     elif role == "assistant":
@@ -309,6 +347,9 @@ def _read_tool_list(tools: list[Any], path: str, req: Request, options: Options,
         elif kind == "namespace" and namespace is None:
             inner = get(raw, "name", str, where, required=True)
             _read_tool_list(get(raw, "tools", list, where, required=True), f"{where}.tools", req, options, inner)
+        elif kind in WEB_SEARCH_TOOLS:  # an anthropic upstream runs its own; for others, the writer says
+            req.native.setdefault("tools", []).append(raw)  # as it was, for a Responses upstream
+            req.web_search = _read_web_search(raw, where)
         else:
             req.native.setdefault("tools", []).append(raw)
             name = raw.get("name") or raw.get("server_label")
@@ -341,6 +382,30 @@ def _read_tools(body: dict[str, Any], req: Request, options: Options) -> None:
         req.foreign.append(("tool_choice", message, True))
     else:
         raise RequestRejected("tool_choice: expected auto, none, required or a function choice", "tool_choice")
+
+
+def _read_web_search(raw: dict[str, Any], path: str) -> WebSearch:
+    filters = get(raw, "filters", dict, path) or {}
+    allowed = get(filters, "allowed_domains", list, f"{path}.filters")
+    location = get(raw, "user_location", dict, path)
+    return WebSearch(
+        allowed_domains=[d for d in allowed if isinstance(d, str)] if allowed else None,
+        user_location={k: v for k, v in location.items() if k != "type" and isinstance(v, str)} if location else None,
+        context_size=get(raw, "search_context_size", str, path),
+    )
+
+
+def _write_web_search(search: WebSearch, warn: Warn) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "web_search"}
+    if search.allowed_domains:
+        out["filters"] = {"allowed_domains": search.allowed_domains}
+    if search.blocked_domains:
+        warn("web search blocked_domains has no openai-responses equivalent: dropped")
+    if search.user_location:
+        out["user_location"] = {"type": "approximate", **search.user_location}
+    if search.context_size is not None:
+        out["search_context_size"] = search.context_size
+    return out
 
 
 def _read_reasoning(body: dict[str, Any], req: Request) -> None:
@@ -396,8 +461,14 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         warn("stop sequences have no openai-responses equivalent: dropped")
     if req.stream:
         out["stream"] = True
-    if req.tools:
-        out["tools"] = [_write_tool(tool) for tool in req.tools]
+    tools = [_write_tool(tool) for tool in req.tools]
+    native_tools = req.native.get("tools") or []
+    if req.web_search and not any(tool.get("type") in WEB_SEARCH_TOOLS for tool in native_tools):
+        tools.append(_write_web_search(req.web_search, warn))
+        if req.web_search.max_uses is not None:  # web search is the only built-in tool crosswire sends
+            out["max_tool_calls"] = req.web_search.max_uses
+    if tools or native_tools:
+        out["tools"] = tools
         if req.tool_choice is not None:
             kind = req.tool_choice["type"]
             out["tool_choice"] = (
@@ -405,6 +476,10 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
                 if kind == "tool"
                 else ("required" if kind == "any" else kind)
             )
+            forced = req.tool_choice.get("name")
+            if req.web_search and forced == "web_search" and all(t.name != forced for t in req.tools):
+                out["tool_choice"] = "required"  # Responses can force a function, not its web search
+                warn("a forced web search is sent as tool_choice 'required' (openai-responses cannot force it)")
         if req.parallel_tool_calls is not None:
             out["parallel_tool_calls"] = req.parallel_tool_calls
     effort = req.reasoning_effort
@@ -470,6 +545,9 @@ def _write_user(blocks: list[Block], items: list[dict[str, Any]], warn: Warn) ->
     """Tool results first (they answer the calls just before), then one user message with the rest."""
     rest: list[dict[str, Any]] = []
     for block in blocks:
+        if block.kind == "native":
+            _write_native(block, items, warn)
+            continue
         if block.kind != "tool_result":
             rest.append(_write_part(block))
             continue
@@ -522,11 +600,24 @@ def _write_assistant(blocks: list[Block], items: list[dict[str, Any]], warn: War
             if block.signature:
                 item["encrypted_content"] = block.signature
             items.append(item)
+        elif block.kind in ("web_search", "native"):
+            _write_native(block, items, warn)
+        elif block.kind == "web_search_result":
+            pass  # written with its search (a Responses client's item), or dropped with it
         elif block.kind == "redacted_thinking":
             warn("redacted_thinking cannot be sent to openai-responses (it has no reasoning item id): dropped")
         else:
             warn(f"{block.kind} in an assistant message has no openai-responses equivalent: dropped")
     flush()
+
+
+def _write_native(block: Block, items: list[dict[str, Any]], warn: Warn) -> None:
+    """A Responses client's own item, as it sent it; another format's web search is dropped."""
+    own = own_native(block.native, NAME, warn)
+    if own and isinstance(own.get("item"), dict):
+        items.append(own["item"])
+    elif block.kind == "web_search":
+        warn(HISTORY_SEARCH_DROPPED)
 
 
 def _read_call(item: dict[str, Any], path: str, warn: Warn, arguments_required: bool) -> Block:
@@ -570,34 +661,42 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
         usage=read_usage(body.get("usage")),
         created=int(created) if created is not None else None,
     )
+    extras = extra_fields(body, RESPONSE_FIELDS)  # the request's settings it repeats
+    usage = body.get("usage")
+    if isinstance(usage, dict) and (usage_rest := usage_extras(usage, USAGE_FIELDS)):
+        extras["usage"] = usage_rest
+    if extras:
+        msg.native.append(Native(NAME, {"response": extras}))
     refused = calls = False
+    searches = 0
     for i, item in enumerate(objects(get(body, "output", list, "", required=True), "output")):
         path = f"output[{i}]"
         kind = get(item, "type", str, path, required=True)
+        blocks: list[Block] = []
         if kind == "message":
-            for j, part in enumerate(objects(get(item, "content", list, path) or [], f"{path}.content")):
-                part_path = f"{path}.content[{j}]"
-                part_kind = get(part, "type", str, part_path, required=True)
-                if part_kind == "output_text":
-                    msg.content.append(Block("text", text=get(part, "text", str, part_path, required=True)))
-                    if part.get("annotations"):
-                        warn("openai-responses output_text annotations (citations) have no equivalent: dropped")
-                elif part_kind == "refusal":
-                    refused = True
-                    msg.content.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
-                else:
-                    warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
+            blocks = _message_blocks(item, path, warn)
+            refused |= any(b.kind == "refusal" for b in blocks)
         elif kind in ("function_call", "custom_tool_call"):
             calls = True
             call = _read_call(item, path, warn, arguments_required=False)
             call.name = flat_tool_name(get(item, "namespace", str, path), call.name)  # as the request named it
-            msg.content.append(call)
+            blocks = [call]
         elif kind == "reasoning":
             block = _reasoning(item, path)
             block.id = ""  # an item name of this response, not a part of the answer
-            msg.content.append(block)
+            blocks = [block]
+        elif kind == "web_search_call":
+            blocks = _search_blocks(item)
+            searches += (item.get("action") or {}).get("type") == "search"
         else:
-            warn(f"openai-responses {kind!r} output item has no equivalent in the target format: dropped")
+            what = f"openai-responses {kind!r} output item"
+            msg.content.append(Block("native", native=Native(NAME, {"item": item}, what)))
+            continue
+        if blocks and blocks[0].native is None:
+            blocks[0].native = Native(NAME, {"item": item}, _item_loss(item))
+        msg.content.extend(blocks)
+    if searches:
+        msg.usage["web_search_requests"] = searches
     if status == "incomplete":
         details = body.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
@@ -607,8 +706,52 @@ def read_response(body: dict[str, Any], options: Options, warn: Warn) -> Message
     return msg
 
 
+def _message_blocks(item: dict[str, Any], path: str, warn: Warn) -> list[Block]:
+    blocks = []
+    for j, part in enumerate(objects(get(item, "content", list, path) or [], f"{path}.content")):
+        part_path = f"{path}.content[{j}]"
+        part_kind = get(part, "type", str, part_path, required=True)
+        if part_kind == "output_text":
+            text = Block("text", text=get(part, "text", str, part_path, required=True))
+            annotations = get(part, "annotations", list, part_path) or []
+            text.citations = [c for c in map(_read_annotation, annotations) if c is not None]
+            blocks.append(text)
+        elif part_kind == "refusal":
+            blocks.append(Block("refusal", text=get(part, "refusal", str, part_path, required=True)))
+        else:
+            warn(f"openai-responses {part_kind!r} content part has no equivalent: dropped")
+    return blocks
+
+
+def _read_annotation(raw: Any) -> Citation | None:
+    if not isinstance(raw, dict) or raw.get("type") != "url_citation":
+        return None
+    title, start, end = raw.get("title"), raw.get("start_index"), raw.get("end_index")
+    return Citation(
+        url=str(raw.get("url", "")),
+        title=title if isinstance(title, str) else None,
+        start=start if isinstance(start, int) else None,
+        end=end if isinstance(end, int) else None,
+    )
+
+
+def _item_loss(item: dict[str, Any]) -> str:
+    """What an item holds that a client of another format loses: annotations other than url citations."""
+    kinds = sorted(
+        {
+            str(a.get("type"))
+            for part in item.get("content") or ()
+            if isinstance(part, dict)
+            for a in part.get("annotations") or ()
+            if isinstance(a, dict) and a.get("type") != "url_citation"
+        }
+    )
+    return f"openai-responses {', '.join(map(repr, kinds))} annotations" if kinds else ""
+
+
 def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]:
-    """The object the stream writer's ``response.completed`` carries for the same message."""
+    """The object the stream writer's ``response.completed`` carries for the same message; a
+    Responses source's own items and fields are written back as they were."""
     rid = derive_id(msg.id, "resp_")
     stem = rid[len("resp_") :]
     reason = msg.stop_reason or "end_turn"
@@ -623,47 +766,61 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
     status = "incomplete" if incomplete else "completed"
     output: list[dict[str, Any]] = []
     message: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
     for block in msg.content:
         position = len(output)
+        own = own_native(block.native, NAME, warn)
+        source_item = own.get("item") if own else None
         if block.kind in ("text", "refusal"):
-            if message is None:
+            if message is None or source_item is not None:
                 message = {"id": f"msg_{stem}_{position}", "type": "message", "status": "completed"}
                 message.update(content=[], role="assistant")
-                output.append(message)
+                output.append(source_item or message)
             if block.kind == "refusal":
                 message["content"].append({"type": "refusal", "refusal": block.text})
             else:
+                annotations = [_annotation(c, len(block.text)) for c in block.citations]
                 message["content"].append(
-                    {"type": "output_text", "annotations": [], "logprobs": [], "text": block.text}
+                    {"type": "output_text", "annotations": annotations, "logprobs": [], "text": block.text}
                 )
             continue
         message = None
+        item: dict[str, Any] | None = None
         if block.kind == "tool_use":
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input).decode()
             origin = options.tool_origins.get(block.name)
-            output.append(
-                call_item(call_item_id(block.id), block.id, block.name, arguments or "{}", "completed", origin)
-            )
+            item = call_item(call_item_id(block.id), block.id, block.name, arguments or "{}", "completed", origin)
         elif block.kind == "thinking":
-            item: dict[str, Any] = {"id": f"rs_{stem}_{position}", "type": "reasoning"}
+            item = {"id": f"rs_{stem}_{position}", "type": "reasoning"}
             item["summary"] = [{"type": "summary_text", "text": block.text}] if block.text else []
             item["status"] = "completed"
             if block.signature:
                 item["encrypted_content"] = block.signature
-            output.append(item)
         elif block.kind == "redacted_thinking":
-            output.append(
-                {
-                    "id": f"rs_{stem}_{position}",
-                    "type": "reasoning",
-                    "summary": [],
-                    "encrypted_content": REDACTED_PREFIX + block.data,
-                    "status": "completed",
-                }
-            )
+            item = {
+                "id": f"rs_{stem}_{position}",
+                "type": "reasoning",
+                "summary": [],
+                "encrypted_content": REDACTED_PREFIX + block.data,
+                "status": "completed",
+            }
+        elif block.kind == "web_search":
+            action = {"type": "search", **(block.input if isinstance(block.input, dict) else {})}
+            search_id = derive_id(block.id, "ws_", SEARCH_ID_PREFIXES)
+            item = search = {"id": search_id, "type": "web_search_call", "status": "in_progress", "action": action}
+        elif block.kind == "web_search_result":
+            if search is not None and own is None:  # a search of another format: its sources and status
+                if block.results:
+                    search["action"]["sources"] = [{"type": "url", "url": r.url} for r in block.results]
+                search["status"] = "failed" if block.data else "completed"
+            search = None
+            continue
+        written = source_item or item
+        if written is not None:
+            output.append(written)
     if message is not None:
         message["status"] = status  # the last item is the one the stop reason cut short
-    return response_object(
+    response = response_object(
         rid,
         options.created or msg.created or int(time.time()),
         options.model or msg.model,
@@ -672,6 +829,38 @@ def write_response(msg: Message, options: Options, warn: Warn) -> dict[str, Any]
         output=output,
         usage=write_usage(msg.usage),
     )
+    for carrier in msg.native:
+        own = own_native(carrier, NAME, warn)
+        if own:
+            merge_native(response, own.get("response") or {})
+    return response
+
+
+def _annotation(citation: Citation, length: int) -> dict[str, Any]:
+    """A url_citation annotation; a citation without a span covers its whole part."""
+    start = citation.start if citation.start is not None else 0
+    end = citation.end if citation.end is not None else length
+    return {
+        "type": "url_citation",
+        "start_index": start,
+        "end_index": end,
+        "url": citation.url,
+        "title": citation.title or "",
+    }
+
+
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"object": "response.input_tokens", "input_tokens": tokens}
+
+
+# crosswire sends ``store: false``: no response is ever stored upstream, so none can be read back.
+SUB_ENDPOINTS = (
+    SubEndpoint("input_tokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("compact", frozenset({"POST"}), "unsupported", "remote compaction"),
+    SubEndpoint("{id}", frozenset({"GET", "DELETE"}), "stored", "stored responses"),
+    SubEndpoint("{id}/cancel", frozenset({"POST"}), "stored", "stored responses"),
+    SubEndpoint("{id}/input_items", frozenset({"GET"}), "stored", "stored responses"),
+)
 
 
 def is_response_body(body: Any) -> bool:
@@ -694,11 +883,16 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
     response_body=is_response_body,
     official_host="api.openai.com",
     stream_error_frame=openai_responses.is_error_frame,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )
