@@ -35,11 +35,6 @@ COMMAND = "echo crosswire-$((6*7))-ok"
 OUTPUT = "crosswire-42-ok"
 FINAL_TEXT = "All done: the command printed crosswire-42-ok."
 
-# Workarounds until issue 10 (fail closed) lands, each named in docs/tools.md:
-# - connection_strategy=lazy: mitmproxy's default (eager) connects to the original host during
-#   CONNECT, before crosswire can reroute; offline that fails.
-PROXY_OPTIONS = ("--set", "connection_strategy=lazy")
-
 
 def cli(name: str) -> Path:
     """The installed CLI, or a visible skip saying how to install it."""
@@ -55,10 +50,11 @@ def version(name: str) -> str:
 
 
 def block_others(url: str) -> tuple[str, ...]:
-    """mitmdump options answering 403 to every request but a POST to ``url`` (the routed endpoint):
-    nothing the CLI tries (its other endpoints, telemetry, a WebSocket upgrade) leaves the machine,
-    and each attempt is in mitmdump's log."""
-    keep = f'~m POST & ~u "^{re.escape(url)}"'
+    """mitmdump options answering 403 to every request but one to ``url`` (the routed endpoint,
+    whose every request crosswire converts or answers itself, a WebSocket upgrade with 426):
+    nothing else the CLI tries (its other endpoints, telemetry) leaves the machine, and each
+    attempt is in mitmdump's log."""
+    keep = f'~u "^{re.escape(url)}"'
     return ("--set", f"block_list=#!({keep})#403", "--set", "flow_detail=1")  # "#": the URL has colons
 
 

@@ -36,6 +36,14 @@ def processes_with(marker: str) -> list[int]:
     return pids
 
 
+def unused_port() -> int:
+    """A loopback port free right now, for what mitmproxy must be told a port for besides its own
+    listener (a second proxy mode, mitmweb's UI); the launcher's listener needs none."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextlib.contextmanager
 def refused_port() -> Iterator[int]:
     """A loopback port nothing answers on: bound by this socket but not listening, so no other process
@@ -46,12 +54,19 @@ def refused_port() -> Iterator[int]:
 
 
 class Mitmdump:
-    """``mitmdump`` with the crosswire entry script (``script=False``: a plain one), started by
-    :func:`crosswire.launch.start` (ready when constructed, on a port the OS chose); stopped by :meth:`stop`
-    (tests use fixtures). ``listen=False`` runs one that exits by itself (``-nr file``)."""
+    """``mitmdump`` (``web``: ``mitmweb``) with the crosswire entry script (``script=False``: a plain
+    one), started by :func:`crosswire.launch.start` (ready when constructed, on a port the OS chose);
+    stopped by :meth:`stop` (tests use fixtures). ``listen=False`` runs one that exits by itself
+    (``-nr file``)."""
 
     def __init__(
-        self, tmp: Path, *args: str, listen: bool = True, env: dict[str, str] | None = None, script: bool = True
+        self,
+        tmp: Path,
+        *args: str,
+        listen: bool = True,
+        env: dict[str, str] | None = None,
+        script: bool = True,
+        web: bool = False,
     ) -> None:
         self.log_path = tmp / f"mitmdump-{time.monotonic_ns()}.log"
         confdir = tmp / "confdir"
@@ -59,7 +74,9 @@ class Mitmdump:
         full_env = {**os.environ, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY, **(env or {})}
         self._launched: launch.Mitmproxy | None = None
         if listen:
-            self._launched = launch.start(args, crosswire=script, env=full_env, log=self.log_path, confdir=confdir)
+            self._launched = launch.start(
+                args, web=web, crosswire=script, env=full_env, log=self.log_path, confdir=confdir
+            )
             self.proc = self._launched.proc
             self.port = self._launched.port
         else:

@@ -2,7 +2,8 @@
 self-signed certificate made with `cryptography`, so mitmdump needs ``ssl_insecure``).
 
 It answers every request with the queued (status, headers, body, pieces) or a 500, sending the body
-in ``pieces`` DATA frames, and keeps what it received.
+in ``pieces`` DATA frames (or dropping the connection after ``drop_after`` of them), and keeps what
+it received.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class H2Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "text/event-stream"})
     pieces: int = 1
+    drop_after: int | None = None  # close the TCP connection after this many DATA frames
 
 
 @dataclass
@@ -131,7 +133,62 @@ class H2Upstream:
         sock.sendall(h2c.data_to_send())
         size = max(1, -(-len(reply.body) // reply.pieces))
         parts = [reply.body[i : i + size] for i in range(0, len(reply.body), size)]
-        for part in parts:  # small bodies only: the initial flow-control windows (64 KiB) are enough
+        for i, part in enumerate(parts):  # small bodies only: the initial flow-control windows (64 KiB) are enough
+            if reply.drop_after is not None and i >= reply.drop_after:
+                sock.shutdown(socket.SHUT_RDWR)  # the upstream dies mid-stream: no END_STREAM, no GOAWAY
+                raise OSError("dropped")
             h2c.send_data(stream_id, part)
             sock.sendall(h2c.data_to_send())
         h2c.end_stream(stream_id)
+
+
+@dataclass
+class H2Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    ended: bool  # END_STREAM arrived: a complete body
+    reset: bool  # RST_STREAM, GOAWAY or a closed connection before the end
+
+
+def h2_request(
+    port: int, method: str, path: str, headers: dict[str, str], body: bytes, ca: Path, authority: str = "127.0.0.1"
+) -> H2Answer:
+    """One HTTP/2 request over TLS offering only ``h2`` (httpx always offers ``http/1.1`` first)."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.set_alpn_protocols(["h2"])
+    raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+    answer = H2Answer(0, {}, b"", False, False)
+    with ctx.wrap_socket(raw, server_hostname=authority) as sock:
+        assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        h2c.initiate_connection()
+        stream = h2c.get_next_available_stream_id()
+        pseudo = [(":method", method), (":scheme", "https"), (":authority", authority), (":path", path)]
+        h2c.send_headers(stream, [*pseudo, *headers.items()], end_stream=not body)
+        if body:
+            h2c.send_data(stream, body, end_stream=True)
+        sock.sendall(h2c.data_to_send())
+        data = bytearray()
+        try:
+            while not (answer.ended or answer.reset):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    answer.reset = True
+                    break
+                for ev in h2c.receive_data(chunk):
+                    if isinstance(ev, h2.events.ResponseReceived):
+                        answer.headers = {str(k): str(v) for k, v in ev.headers}
+                        answer.status = int(answer.headers[":status"])
+                    elif isinstance(ev, h2.events.DataReceived):
+                        data += ev.data
+                        h2c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    elif isinstance(ev, h2.events.StreamEnded):
+                        answer.ended = True
+                    elif isinstance(ev, h2.events.StreamReset | h2.events.ConnectionTerminated):
+                        answer.reset = True
+                sock.sendall(h2c.data_to_send())
+        except (OSError, ssl.SSLError):
+            answer.reset = True
+    answer.body = bytes(data)
+    return answer

@@ -22,6 +22,7 @@ AKEY = "sk-ant-unit-UPSTREAM"
 OKEY = "sk-openai-unit-UPSTREAM"
 ROUTE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+WHOLE_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -55,26 +56,51 @@ def client_flow(url: str = "https://api.openai.com/v1/chat/completions", body: b
     return f
 
 
+def send(addon: Crosswire, flow: http.HTTPFlow) -> None:
+    """What mitmproxy does with a request: requestheaders, then request (and the key carrier's update)."""
+    addon.requestheaders(flow)
+    addon.request(flow)
+
+
 def upstream_answer(flow: http.HTTPFlow, body: bytes, content_type: str, status: int = 200) -> None:
     flow.response = http.Response.make(status, body, {"content-type": content_type, "request-id": "req_123"})
     flow.response.timestamp_start = 1700000000.5
 
 
-def test_bad_options_raise_options_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_options_at_startup_are_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At startup an error is logged (mitmproxy's errorcheck then exits); no route is in force."""
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     a = Crosswire()
     with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[ROUTE])
+        assert a.routes == []
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and "ANTHROPIC_API_KEY is not set" in errors[0]
+
+
+def test_bad_options_at_runtime_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[ROUTE])
+        a.running()
+        routes = a.routes
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
         with pytest.raises(exceptions.OptionsError, match="ANTHROPIC_API_KEY is not set"):
-            tctx.configure(a, crosswire_route=[ROUTE])
+            tctx.configure(a, crosswire_route=[ROUTE, "http://x.test/v1/messages -> http://y.test/v1/messages"])
+        monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
         with pytest.raises(exceptions.OptionsError, match="crosswire_record_limit"):
             tctx.configure(a, crosswire_record_limit=-1)
         with pytest.raises(exceptions.OptionsError, match="cannot read the file"):
             tctx.configure(a, crosswire_config="/nonexistent/routes.toml")
+        assert a.routes == routes
 
 
 def test_request_is_converted_rerouted_and_gets_only_the_route_key(addon: Crosswire) -> None:
     f = client_flow("https://api.openai.com/v1/chat/completions?x=1")
-    addon.request(f)
+    send(addon, f)
     req = f.request
     assert req.url == "https://api.anthropic.com/v1/messages"  # the client query belongs to its own API
     assert req.host_header == "api.anthropic.com"
@@ -105,7 +131,7 @@ def test_azure_style_route_sends_its_query_and_the_key_in_api_key(
         tctx.configure(a, crosswire_config=str(config))
         body = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
         f = client_flow("https://api.anthropic.com/v1/messages?beta=true", orjson.dumps(body))
-        a.request(f)
+        send(a, f)
         assert (
             f.request.url == "https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21"
         )
@@ -116,15 +142,15 @@ def test_azure_style_route_sends_its_query_and_the_key_in_api_key(
 
 
 def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crosswire) -> None:
-    f = client_flow()
-    addon.request(f)
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
     upstream_body = f.request.content
     upstream_answer(f, orjson.dumps(anthropic_message("Hello")), "application/json")
     addon.responseheaders(f)
     assert AKEY not in str(f.request.headers)  # before Save or anything else can see it
     addon.response(f)
     assert f.request.url == "https://api.openai.com/v1/chat/completions"  # the client's view
-    assert orjson.loads(f.request.content or b"") == CHAT_BODY
+    assert orjson.loads(f.request.content or b"") == WHOLE_BODY
     assert "sk-CLIENT" not in str(f.request.headers)
     out = orjson.loads(f.response.content or b"")
     assert out["object"] == "chat.completion" and out["choices"][0]["message"]["content"] == "Hello"
@@ -140,7 +166,7 @@ def test_key_is_redacted_at_response_headers_and_views_are_swapped(addon: Crossw
 
 def test_error_before_response_redacts_the_key(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     f.error = tflow.terr("connection refused")
     addon.error(f)
     md = f.metadata["crosswire"]
@@ -150,14 +176,14 @@ def test_error_before_response_redacts_the_key(addon: Crosswire) -> None:
 
 def test_done_redacts_flows_in_flight(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     addon.done()
     assert AKEY not in str(f.get_state())
 
 
 def test_rejected_request_is_answered_in_the_client_format(addon: Crosswire) -> None:
     f = client_flow(body=b"{not json")
-    addon.request(f)
+    send(addon, f)
     assert f.response is not None and f.response.status_code == 400
     err = orjson.loads(f.response.content or b"")["error"]
     assert err["type"] == "invalid_request_error" and err["message"]
@@ -167,7 +193,7 @@ def test_rejected_request_is_answered_in_the_client_format(addon: Crosswire) -> 
 def test_identity_route_forwards_the_body_byte_for_byte(addon: Crosswire) -> None:
     raw = b'{"model": "claude",   "messages": []}'
     f = client_flow("http://ident.test/v1/messages", raw)
-    addon.request(f)
+    send(addon, f)
     assert f.request.raw_content == raw
     assert f.request.url == "http://up.test/v1/messages"
     assert f.request.headers["x-api-key"] == AKEY and "authorization" not in f.request.headers
@@ -176,7 +202,7 @@ def test_identity_route_forwards_the_body_byte_for_byte(addon: Crosswire) -> Non
 def test_unmatched_flow_is_untouched(addon: Crosswire) -> None:
     f = client_flow("https://example.com/v1/chat/completions")
     before = f.get_state()
-    addon.request(f)
+    send(addon, f)
     upstream_answer(f, b"{}", "application/json")
     after_response = f.response.get_state()
     addon.responseheaders(f)
@@ -187,7 +213,7 @@ def test_unmatched_flow_is_untouched(addon: Crosswire) -> None:
 
 def test_sse_answer_is_streamed_with_fixed_headers(addon: Crosswire) -> None:
     f = client_flow()
-    addon.request(f)
+    send(addon, f)
     f.response = http.Response.make(
         200, b"", {"content-type": "text/event-stream", "content-length": "5", "content-encoding": "gzip"}
     )
@@ -269,8 +295,45 @@ def test_adapter_records_both_sides_within_the_limit() -> None:
 
 
 def test_identity_adapter_passes_bytes_through() -> None:
-    ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
+    ad = StreamAdapter(None, "", "anthropic", Options(), 1 << 20)
     assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"
+
+
+def test_identity_adapter_decodes_what_the_upstream_compressed() -> None:
+    data = gzip.compress(STREAM)
+    ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
+    assert run(ad, [data[:10], data[10:]]) == STREAM and ad.decodes
+
+
+def test_an_answer_from_an_addon_after_crosswire_is_not_converted(addon: Crosswire) -> None:
+    """A later addon (server replay, map_local) answered before the key carrier sent the request:
+    that answer is already the client's."""
+    addon._carrier_in_chain = True  # the carrier, last in mitmproxy's chain, would send it
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
+    recorded = orjson.dumps({"object": "chat.completion", "choices": []})
+    f.response = http.Response.make(200, recorded, {"content-type": "application/json"})
+    addon.responseheaders(f)
+    addon.response(f)
+    assert f.response.content == recorded and AKEY not in str(f.get_state())
+    assert f.metadata["crosswire"]["answered_by"] == "another addon"
+
+
+def test_the_carrier_sends_only_to_the_routes_upstream(addon: Crosswire) -> None:
+    addon._carrier_in_chain = True
+    f = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, f)
+    assert "x-api-key" not in f.request.headers  # not yet: the carrier sets it in `update`
+    f.request.host = "elsewhere.example"  # what map_remote or another script could do
+    addon._carrier.update([f])
+    assert f.response is not None and f.response.status_code == 502
+    assert "crosswire" in orjson.loads(f.response.content or b"")["error"]["message"]
+    assert "x-api-key" not in f.request.headers
+
+    ok = client_flow(body=orjson.dumps(WHOLE_BODY))
+    send(addon, ok)
+    addon._carrier.update([ok])
+    assert ok.response is None and ok.request.headers["x-api-key"] == AKEY
 
 
 # --- the summary (crosswire_summary) ---------------------------------------------------------------
@@ -278,7 +341,7 @@ def test_identity_adapter_passes_bytes_through() -> None:
 
 def _streamed(addon: Crosswire, f: http.HTTPFlow, chunks: list[bytes]) -> None:
     """The upstream's SSE answer through the hooks, chunk by chunk, as mitmproxy streams it."""
-    addon.request(f)
+    send(addon, f)
     f.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
     addon.responseheaders(f)
     assert callable(f.response.stream)
@@ -291,7 +354,7 @@ def test_the_summary_counts_each_flow_by_how_it_ended(addon: Crosswire, tmp_path
     with taddons.context(addon) as tctx:
         tctx.configure(addon, crosswire_route=[ROUTE], crosswire_summary=str(path))
         whole = client_flow(body=orjson.dumps({**CHAT_BODY, "stream": False}))
-        addon.request(whole)
+        send(addon, whole)
         upstream_answer(whole, orjson.dumps(anthropic_message("Hi.")), "application/json")
         addon.responseheaders(whole)
         addon.response(whole)  # usage 30 in, 12 out
@@ -304,7 +367,7 @@ def test_the_summary_counts_each_flow_by_how_it_ended(addon: Crosswire, tmp_path
         cut.error = tflow.terr("server disconnected")
         addon.error(cut)
         rejected = client_flow(body=b"{not json")
-        addon.request(rejected)
+        send(addon, rejected)
         addon.response(rejected)
         addon.done()
     group, unreadable = orjson.loads(path.read_bytes())["routes"]

@@ -239,6 +239,7 @@ def test_each_warning_is_logged_once_per_flow(
         flow.request = http.Request.make("POST", "http://127.0.0.1:1/v1/messages?beta=true", orjson.dumps(CLAUDE[0]))
         flow.response, flow.live = None, True
         with caplog.at_level(logging.DEBUG, logger="crosswire"):
+            addon.requestheaders(flow)  # where crosswire decides, as mitmproxy calls it
             addon.request(flow)
     assert flow.request.url == "http://up.test/v1/chat/completions"  # no ?beta=true for another API
     lines = [r.getMessage() for r in caplog.records if "billing-header" in r.getMessage()]

@@ -92,7 +92,7 @@ def claude_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: An
         match = "https://api.anthropic.com/v1/messages" if mode == "proxy" else "/v1/messages"
         config = routes_file(tmp, match, p.url(), model_map={"*": model}, **route)
         if mode == "proxy":
-            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others(match))
+            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.block_others(match))
             env = clis.proxy_env(proxy)
         else:
             proxy = Mitmdump(tmp, "--mode", f"reverse:{p.upstream.url()}", "--set", f"crosswire_config={config}")
@@ -175,7 +175,7 @@ def codex_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: Any
         match = "https://api.openai.com/v1/responses" if mode == "proxy" else "/v1/responses"
         config = routes_file(tmp, match, p.url(), model_map={"*": model}, **route)
         if mode == "proxy":
-            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.PROXY_OPTIONS, *clis.block_others(match))
+            proxy = Mitmdump(tmp, "--set", f"crosswire_config={config}", *clis.block_others(match))
             env, toml = clis.proxy_env(proxy), CODEX_QUIET
         else:
             proxy = Mitmdump(tmp, "--mode", f"reverse:{p.upstream.url()}", "--set", f"crosswire_config={config}")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from crosswire import formats
 from crosswire.formats import FORMATS
-from crosswire.routes import CREDENTIAL_HEADERS, build_route, format_for_path
+from crosswire.policy import CREDENTIAL_HEADERS
+from crosswire.routes import build_route, format_for_path
 
 FORMATS_DIR = Path(formats.__file__).parent
 # Modules every format may use; a format's own modules are named after it (<format>.py, <format>_body.py).
@@ -83,6 +84,18 @@ def test_a_route_takes_its_upstream_defaults_from_the_descriptor(fmt: formats.Fo
     assert route.api_key_env == fmt.key_env
     for name, value in fmt.default_headers.items():
         assert route.headers[name] == value
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
+def test_what_a_converting_route_answers_itself_is_complete(fmt: formats.Format) -> None:
+    kinds = {sub.kind for sub in fmt.sub_endpoints}
+    assert kinds <= {"count_tokens", "stored", "unsupported"}
+    assert ("count_tokens" in kinds) == (fmt.read_count_request is not None) == (fmt.write_token_count is not None)
+    if fmt.write_token_count is not None:
+        assert 7 in fmt.write_token_count(7).values()
+    model = fmt.write_model("m-1")
+    assert "m-1" in model.values() and model in fmt.write_models([model]).get("data", [])
+    assert not (fmt.forward_headers & CREDENTIAL_HEADERS)
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)

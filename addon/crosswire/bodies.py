@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 
 from . import errors
-from .events import ERROR_STATUS, ApiError, Request, ToolOrigin, Usage
+from .events import ERROR_STATUS, ApiError, Block, MessageBuilder, Request, ToolOrigin, Usage, replay
 from .formats import FORMATS, Format
 from .formats.base import Warn
 from .formats.body_common import RequestRejected, readable_text
 from .options import Options
+from .sse import SSEDecoder, SSEFrameTooLarge
 
 __all__ = [
     "Converted",
@@ -27,10 +28,13 @@ __all__ = [
     "convert_error",
     "convert_request",
     "convert_response",
+    "count_tokens",
     "error_body",
     "error_status",
     "read_error",
+    "response_to_stream",
     "response_usage",
+    "stream_to_response",
 ]
 
 log = logging.getLogger("crosswire")
@@ -208,16 +212,100 @@ def response_usage(source: str, body: bytes | dict[str, Any]) -> Usage:
 
 
 def error_status(source: str, body: bytes | dict[str, Any]) -> int | None:
-    """The HTTP status an error body in ``source`` format implies; ``None`` when it is not an error."""
+    """The HTTP status an error body implies (read as ``source``'s, then any format's, as gateways
+    answer in their own); ``None`` when it is not an error."""
     try:
         data = _json(body)
     except RequestRejected:
         return None
-    error = _format(source).read_error(data, None)
-    return None if error is None else ERROR_STATUS.get(error.type, 500)
+    for fmt in (_format(source), *FORMATS):
+        error = fmt.read_error(data, None)
+        if error is not None:
+            return ERROR_STATUS.get(error.type, 500)
+    return None
 
 
-def error_body(target: str, type: str, message: str, param: str | None = None) -> Converted:
-    """A fresh error in ``target`` format for canonical error ``type`` (e.g. invalid_request_error)."""
-    out, status = _format(target).write_error(ApiError(type, message, param), ERROR_STATUS.get(type, 500))
-    return Converted(out, [], status)
+def error_body(target: str, type: str, message: str, param: str | None = None, status: int | None = None) -> Converted:
+    """A fresh error in ``target`` format for canonical error ``type`` (e.g. invalid_request_error),
+    with ``status`` (default: the type's own) as the target format states it."""
+    out, out_status = _format(target).write_error(ApiError(type, message, param), status or ERROR_STATUS.get(type, 500))
+    return Converted(out, [], out_status)
+
+
+def stream_to_response(source: str, target: str, body: bytes, options: Options) -> Converted:
+    """A whole SSE answer in ``source`` format -> the one JSON body a client that asked for no stream
+    expects (or the error the stream ended with)."""
+    warnings: list[str] = []
+    builder = MessageBuilder()
+    reader = _format(source).stream_reader(builder, _collector(warnings))
+    decoder = SSEDecoder()
+    try:
+        for sse in (*decoder.feed(body), *decoder.close()):
+            reader.event(sse.event, sse.data)
+    except SSEFrameTooLarge as exc:
+        reader.fail("api_error", f"upstream stream rejected: {exc}")
+    reader.close()
+    message = builder.message
+    if message.error is not None:
+        kind, text = message.error
+        out, status = _format(target).write_error(ApiError(kind, text), ERROR_STATUS.get(kind, 502))
+        return Converted(out, warnings, status)
+    out = _format(target).write_response(message, options, _collector(warnings))
+    return Converted(out, warnings, usage=dict(message.usage))
+
+
+def response_to_stream(source: str, target: str, body: bytes, options: Options) -> tuple[bytes, list[str], Usage]:
+    """A whole JSON answer in ``source`` format -> the SSE stream a client that asked for one expects,
+    its warnings and the usage the source reported. Raises for a body that cannot be read (the
+    caller answers with an error)."""
+    warnings: list[str] = []
+    warn = _collector(warnings)
+    data = _json(body)
+    if not isinstance(data, dict):
+        raise RequestRejected(f"response body must be a JSON object, not {type(data).__name__}")
+    message = _format(source).read_response(data, options, warn)
+    writer = _format(target).stream_writer(options)
+    replay(message, writer)
+    return b"".join(writer.out), warnings, dict(message.usage)
+
+
+# A rough token estimate for counting endpoints crosswire answers itself: about four characters a
+# token for text, a flat cost per image or document and per message (no tokenizer is involved).
+CHARS_PER_TOKEN = 4
+TOKENS_PER_ATTACHMENT = 1500
+TOKENS_PER_MESSAGE = 4
+
+
+def count_tokens(client_format: str, body: bytes, options: Options) -> int:
+    """The estimated input tokens of a token-counting request in ``client_format``."""
+    fmt = _format(client_format)
+    if fmt.read_count_request is None:
+        raise RequestRejected(f"{client_format} has no token counting endpoint")
+    data = _json(body)
+    if not isinstance(data, dict):
+        raise RequestRejected(f"request body must be a JSON object, not {type(data).__name__}")
+    request = fmt.read_count_request(data, options, lambda message: None)
+    return estimate_tokens(request)
+
+
+def estimate_tokens(request: Request) -> int:
+    chars = sum(len(text) for text in request.system)
+    attachments = 0
+
+    def add(blocks: list[Block]) -> None:
+        nonlocal chars, attachments
+        for block in blocks:
+            if block.kind in ("image", "document"):
+                attachments += 1
+            chars += len(block.text) + len(block.name) + len(block.signature)
+            if block.input is not None:
+                chars += len(block.input if isinstance(block.input, str) else orjson.dumps(block.input))
+            add(block.content)
+
+    for turn in request.messages:
+        add(turn.content)
+    for tool in request.tools:
+        chars += len(tool.name) + len(tool.description or "") + len(orjson.dumps(tool.parameters))
+    return (
+        -(-chars // CHARS_PER_TOKEN) + attachments * TOKENS_PER_ATTACHMENT + TOKENS_PER_MESSAGE * len(request.messages)
+    )

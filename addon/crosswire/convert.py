@@ -53,17 +53,35 @@ class StreamConverter:
         if reader.done:
             return b""
         event = reader.event
+        decoder = self._decoder
         try:
-            for name, data in self._decoder.feed_pairs(chunk):
-                event(name, data)
+            pairs = decoder.feed_pairs(chunk)
+            if decoder.keepalive_at:
+                self._feed_keeping_alive(pairs)
+            else:
+                for name, data in pairs:
+                    event(name, data)
         except SSEFrameTooLarge as exc:
             reader.fail("api_error", f"upstream stream rejected: {exc}")
         except Exception as exc:  # a bug must not break the client's connection
             log.exception("crosswire: internal error converting %s -> %s", self.source, self.target)
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
-        if self._decoder.invalid_utf8:
+        if decoder.invalid_utf8:
             self._warn(INVALID_UTF8)
         return self._drain()
+
+    def _feed_keeping_alive(self, pairs: list[tuple[str, str]]) -> None:
+        """The rare chunk with an upstream comment frame (``: keep-alive``): the client gets its own
+        format's keep-alive in the same place among the events."""
+        reader, at = self._reader, self._decoder.keepalive_at
+        self._decoder.keepalive_at = []
+        start = 0
+        for position in [*at, None]:
+            for name, data in pairs[start:position]:
+                reader.event(name, data)
+            if position is not None and not reader.done:
+                self._writer.ping()
+            start = position or 0
 
     def close(self) -> bytes:
         if self._closed:

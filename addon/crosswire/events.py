@@ -414,6 +414,31 @@ class MessageBuilder(StreamSink):
         self.message.error = (type, message)
 
 
+def replay(message: Message, sink: StreamSink) -> None:
+    """A whole message as the stream events that would have carried it (a JSON answer to a client
+    that asked for a stream)."""
+    usage = message.usage
+    sink.message_start(message.id, message.model, {k: v for k, v in usage.items() if "input" in k}, message.created)
+    for index, block in enumerate(message.content):
+        sink.block_start(index, block.kind, id=block.id, name=block.name, data=block.data)
+        if block.kind in ("text", "refusal") and block.text:
+            sink.text(index, block.text)
+        elif block.kind == "thinking":
+            if block.text:
+                sink.thinking(index, block.text)
+            if block.signature:
+                sink.signature(index, block.signature)
+        elif block.kind == "tool_use":
+            arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input or {}).decode()
+            sink.tool_input(index, arguments)
+        sink.block_stop(index)
+    if usage:
+        sink.usage(dict(usage))
+    if message.stop_reason:
+        sink.stop(message.stop_reason, message.stop_sequence)
+    sink.end()
+
+
 def parse_tool_input(arguments: str) -> Any:
     """Tool arguments as a dict; ``{}`` for none; the raw string when they are not valid JSON."""
     if not arguments.strip():

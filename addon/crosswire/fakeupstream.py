@@ -57,6 +57,7 @@ class Reply:
     delay: seconds to wait before each piece after the first.
     encoding: ``gzip``, ``deflate``, ``br`` or ``zstd`` compresses the body piece by piece.
     drop_after: close the connection abruptly after this many pieces (before the body is complete).
+    head_delay: seconds to wait before sending the status line and headers.
     framing: ``chunked`` (Transfer-Encoding: chunked), ``length`` (Content-Length) or ``close``
         (neither: the body ends when the connection closes, so a drop looks like an end).
     """
@@ -70,6 +71,7 @@ class Reply:
     delay: float = 0.0
     encoding: str | None = None
     drop_after: int | None = None
+    head_delay: float = 0.0
     framing: str = "chunked"
 
     def payload(self) -> bytes:
@@ -159,8 +161,12 @@ def compress(data: bytes, encoding: str) -> bytes:
     return _Compressor(encoding).piece(data, True)
 
 
+class _IPv6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class FakeUpstream:
-    """A threaded HTTP/1.1 server on 127.0.0.1 serving queued :class:`Reply` objects."""
+    """A threaded HTTP/1.1 server on 127.0.0.1 (or ``host``, ``::1`` too) serving queued :class:`Reply` objects."""
 
     def __init__(
         self,
@@ -188,8 +194,10 @@ class FakeUpstream:
 
             do_GET = do_PUT = do_DELETE = do_POST
 
-        self._server = http.server.ThreadingHTTPServer((host, port), Handler)
+        server_class = _IPv6Server if ":" in host else http.server.ThreadingHTTPServer
+        self._server = server_class((host, port), Handler)
         self._server.daemon_threads = True
+        self.host = host
         self._thread: threading.Thread | None = None
 
     @property
@@ -197,7 +205,8 @@ class FakeUpstream:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def push(self, *replies: Reply) -> None:
         with self._lock:
@@ -256,6 +265,8 @@ class FakeUpstream:
         pieces = reply.pieces_of()
         if comp:
             pieces = [comp.piece(p, i == len(pieces) - 1) for i, p in enumerate(pieces)]
+        if reply.head_delay:
+            time.sleep(reply.head_delay)
         h.send_response(reply.status)
         h.send_header("content-type", reply.kind())
         if reply.encoding:

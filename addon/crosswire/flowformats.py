@@ -8,17 +8,12 @@ asks for usage, the upstream path a format wants); this module applies it to rec
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from . import contentview
-from .addon import _redacted
+from . import contentview, policy
 from .formats import FORMATS
 
-# Query parameters that may carry a key, whatever the format (gateways use their own names too).
-CREDENTIAL_PARAMS = FORMATS.credential_query | {"key", "api_key", "api-key", "apikey", "access_token", "token"}
-REDACTED = _redacted("client credential")
 API_VERSION_PREFIX = "/v1"  # where an endpoint lives when the recorded path does not say
 
 
@@ -84,19 +79,14 @@ def flow_format(method: str, path: str, status: int, content_type: str, body: by
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Headers with every credential's value replaced (recordings keep no key)."""
-    return [(k, REDACTED if k.lower() in FORMATS.credential_headers else v) for k, v in headers]
+    """Headers with every credential's value replaced (recordings keep no key): the addon's policy."""
+    return policy.client_view_headers(headers)
 
 
 def redact_url(url: str) -> str:
-    """``url`` with credential query parameters' values replaced."""
+    """``url`` with credential query parameters' values replaced (the addon's policy)."""
     base, sep, query = url.partition("?")
-    if not sep:
-        return url
-    params = parse_qsl(query, keep_blank_values=True)
-    if not any(k.lower() in CREDENTIAL_PARAMS for k, _ in params):
-        return url
-    return base + "?" + urlencode([(k, REDACTED if k.lower() in CREDENTIAL_PARAMS else v) for k, v in params])
+    return f"{base}?{policy.redact_query(query)}" if sep else url
 
 
 def client_request_headers(target: str, authority: str, stream: bool, http1: bool) -> list[tuple[str, str]]:

@@ -38,6 +38,8 @@ STOP_TIMEOUT = 10.0
 POLL = 0.02
 TAIL_LINES = 30
 _OPTIONS_ERROR = re.compile(r"OptionsError: (.+)")
+# crosswire's own startup error: one line naming the option (crosswire_route, crosswire_config, …)
+_CROSSWIRE_ERROR = re.compile(r"^(?:\[[\d:.]+\] )?crosswire: (crosswire_\w+ .+)$", re.M)
 
 
 class LaunchError(RuntimeError):
@@ -146,11 +148,12 @@ class Mitmproxy:
 
 
 def _reason(output: str) -> str | None:
-    """The line of mitmproxy's output that says why it stopped: an addon's OptionsError (a bad route),
-    else the last line that is not part of a traceback."""
-    options_errors = _OPTIONS_ERROR.findall(output)
-    if options_errors:
-        return str(options_errors[-1]).strip()
+    """The line of mitmproxy's output that says why it stopped: crosswire's configuration error (a bad
+    route), an addon's OptionsError, else the last line that is not part of a traceback."""
+    for pattern in (_CROSSWIRE_ERROR, _OPTIONS_ERROR):
+        found = pattern.findall(output)
+        if found:
+            return str(found[-1]).strip()
     lines = [line for line in output.splitlines() if line.strip() and not line[0].isspace()]
     return lines[-1].strip() if lines else None
 

@@ -11,13 +11,20 @@ A route file is TOML::
     upstream = "https://api.anthropic.com/v1/messages"        # where the request really goes
     api_key_env = "ANTHROPIC_API_KEY"                         # default by upstream format
     model_map = { "gpt-4o" = "claude-sonnet-4-5", "*" = "claude-haiku-4-5" }
+    forward_headers = ["x-trace-id"]                          # client headers the upstream may see
 
 A one-line route (``crosswire_route``) is ``MATCH -> UPSTREAM`` with every other field defaulted.
+
+A converting route owns its endpoint, the paths under it and the models list beside it
+(:meth:`Route.target` says what each request is); an identity route carries everything under its
+match prefix to the upstream.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +32,9 @@ from urllib.parse import urlsplit
 
 from .events import ToolOrigin
 from .formats import FORMATS
+from .formats.registry import SubEndpoint
 from .options import HOSTED_TOOL_MODES, THINKING_MODES, Options
+from .policy import CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
 KEY_HEADERS = ("authorization", "x-api-key", "api-key")  # how a route may send its key (api_key_header)
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -41,12 +50,17 @@ _ROUTE_KEYS = {
     "thinking",
     "max_tokens",
     "headers",
+    "forward_headers",
     "pass_previous_response_id",
     "max_output_tokens",
     "reasoning",
     "hosted_tools",
     "api_key_header",
 }
+_HOST = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+# A key shorter than this is redacted wherever it appears, which alters ordinary text: say so.
+SHORT_KEY = 16
 
 
 class ConfigError(ValueError):
@@ -68,21 +82,42 @@ class URLPattern:
     port: int | None
     path: str
 
-    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
+    def matches_origin(self, scheme: str, host: str, port: int) -> bool:
         if self.scheme is not None and scheme.lower() != self.scheme:
             return False
-        if self.host and host.lower().rstrip(".") != self.host:
+        if self.host and host.lower().strip("[]").rstrip(".") != self.host:
             return False
-        if self.port is not None and port != self.port:
-            return False
-        path = path.split("?", 1)[0]
-        prefix = self.path.rstrip("/")
-        # A prefix matches whole segments: /v1/messages matches /v1/messages/ but not /v1/messagesX.
-        return not prefix or path == prefix or path.startswith(prefix + "/")
+        return self.port is None or port == self.port
+
+    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
+        """The origin, and the path prefix by whole segments (/v1/messages: /v1/messages/x, not /v1/messagesX)."""
+        return self.matches_origin(scheme, host, port) and _under(_norm(path), _norm(self.path))
+
+    def covers(self, other: URLPattern) -> bool:
+        """Whether every request ``other`` matches, this matches too."""
+        return (
+            (self.scheme is None or self.scheme == other.scheme)
+            and (not self.host or self.host == other.host)
+            and (self.port is None or self.port == other.port)
+            and _under(_norm(other.path), _norm(self.path))
+        )
 
     def __str__(self) -> str:
-        host = self.host + (f":{self.port}" if self.port is not None else "")
+        host = _bracket(self.host) + (f":{self.port}" if self.port is not None else "")
         return (f"{self.scheme}://" if self.scheme else "") + host + self.path
+
+
+def _norm(path: str) -> str:
+    """A path without its query and trailing slashes ("" for the root)."""
+    return path.split("?", 1)[0].rstrip("/")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return not prefix or path == prefix or path.startswith(prefix + "/")
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 @dataclass(frozen=True)
@@ -95,11 +130,38 @@ class Upstream:
 
     @property
     def authority(self) -> str:
+        """``host[:port]`` as a URL and a Host header write it (an IPv6 literal in brackets)."""
         default = DEFAULT_PORTS.get(self.scheme)
-        return self.host if self.port == default else f"{self.host}:{self.port}"
+        host = _bracket(self.host)
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost" or self.host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     def __str__(self) -> str:
         return f"{self.scheme}://{self.authority}{self.path}" + (f"?{self.query}" if self.query else "")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request to a route is.
+
+    kind: ``generate`` (a converting route's endpoint, POST: converted), ``forward`` (anything an
+        identity route carries), ``websocket`` (an upgrade: refused, the client falls back to
+        HTTPS), ``models`` / ``model`` (the models list beside the endpoint, from the model map),
+        or a sub-endpoint's kind (``count_tokens``, ``stored``, ``unsupported``), or ``not_found``.
+    detail: the sub-endpoint's description, or the model id asked for.
+    """
+
+    route: Route
+    kind: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +177,7 @@ class Route:
     thinking: str = "reasoning_content"
     max_tokens: int = 8192
     headers: dict[str, str] = field(default_factory=dict)  # set on every upstream request
+    forward_headers: tuple[str, ...] = ()  # client headers the upstream also gets (a trailing * is a prefix)
     pass_previous_response_id: bool = False
     max_output_tokens: int | None = None
     reasoning: bool = True
@@ -127,7 +190,62 @@ class Route:
         return self.client_format == self.upstream_format
 
     def matches(self, method: str, scheme: str, host: str, port: int, path: str) -> bool:
-        return method.upper() == "POST" and self.match.matches(scheme, host, port, path)
+        """Whether the request is one this route converts (or, identity, carries): POST to its endpoint."""
+        target = self.target(method, scheme, host, port, path)
+        return target is not None and target.kind in ("generate", "forward") and method.upper() == "POST"
+
+    @property
+    def models_path(self) -> str | None:
+        """``…/models`` beside the endpoint (``/v1/models`` for ``/v1/messages``), when the match
+        path ends with the client format's endpoint."""
+        return _models_path(self.match.path, self.client_format)
+
+    def target(
+        self, method: str, scheme: str, host: str, port: int, path: str, websocket: bool = False
+    ) -> Target | None:
+        """What the request is to this route, or None when the route does not own it."""
+        if not self.match.matches_origin(scheme, host, port):
+            return None
+        method, path, endpoint = method.upper(), _norm(path), _norm(self.match.path)
+        if _under(path, endpoint):
+            if websocket:
+                return Target(self, "websocket")
+            if self.identity:
+                return Target(self, "forward")
+            if path == endpoint and method == "POST":
+                return Target(self, "generate")
+            rest = [part for part in path[len(endpoint) :].split("/") if part]
+            sub = _sub_endpoint(self.client_format, method, rest)
+            return Target(self, sub.kind, sub.what) if sub else Target(self, "not_found")
+        models = self.models_path
+        if models is None or not _under(path, models):
+            return None
+        if self.identity and not websocket:
+            return Target(self, "forward")
+        rest = [part for part in path[len(models) :].split("/") if part]
+        if method == "GET" and not rest and not websocket:
+            return Target(self, "models")
+        if method == "GET" and len(rest) == 1 and not websocket:
+            return Target(self, "model", rest[0])
+        return Target(self, "not_found")
+
+    def credential(self) -> tuple[str, str] | None:
+        """The header that carries the route's key to its upstream, or None (no key)."""
+        if not self.api_key:
+            return None
+        fmt = FORMATS.get(self.upstream_format)
+        if self.api_key_header == fmt.auth_header:
+            return fmt.credential(self.api_key)
+        if self.api_key_header == "authorization":
+            return "authorization", f"Bearer {self.api_key}"
+        return self.api_key_header, self.api_key  # x-api-key, api-key (Azure OpenAI): the bare key
+
+    def model_names(self) -> list[str]:
+        """The model names a client of this route may ask for (``*`` in the map is not a name)."""
+        return [name for name in self.model_map if name != "*"]
+
+    def knows_model(self, name: str) -> bool:
+        return name in self.model_map or "*" in self.model_map
 
     def upstream_path(self, client_path: str, model: str = "", stream: bool = False) -> str:
         """The path and query the upstream receives.
@@ -140,8 +258,13 @@ class Route:
         """
         path, _, query = client_path.partition("?")
         if self.identity:
-            rest = path[len(self.match.path.rstrip("/")) :] if path.startswith(self.match.path.rstrip("/")) else ""
-            path = self.upstream.path.rstrip("/") + rest or "/"
+            prefix, models = self.match.path.rstrip("/"), self.models_path
+            upstream_models = _models_path(self.upstream.path, self.upstream_format)
+            if models and upstream_models and _under(_norm(path), models) and not _under(_norm(path), prefix):
+                path = upstream_models + path[len(models) :]
+            else:
+                rest = path[len(prefix) :] if path.startswith(prefix) else ""
+                path = self.upstream.path.rstrip("/") + rest or "/"
             query = "&".join(q for q in (self.upstream.query, query) if q)
         else:
             target = FORMATS.get(self.upstream_format).request_target(self.upstream.path, model, stream)
@@ -173,6 +296,18 @@ class Route:
         return f"{self.name}: {self.match} ({self.client_format}) -> {self.upstream} ({self.upstream_format})"
 
 
+def _models_path(path: str, format_name: str) -> str | None:
+    path = _norm(path)
+    for suffix in FORMATS.get(format_name).path_suffixes:
+        if path.endswith(suffix):
+            return path[: -len(suffix)] + "/models"
+    return None
+
+
+def _sub_endpoint(format_name: str, method: str, rest: list[str]) -> SubEndpoint | None:
+    return next((sub for sub in FORMATS.get(format_name).sub_endpoints if sub.matches(method, rest)), None)
+
+
 def _where(source: str, name: str, key: str | None = None) -> str:
     return f"{source}, {name}" + (f", field {key!r}" if key else "")
 
@@ -184,7 +319,7 @@ def parse_match(text: str, where: str) -> URLPattern:
     if text.startswith("/"):
         return URLPattern(None, "", None, text)
     has_scheme = "://" in text
-    parts = urlsplit(text if has_scheme else "//" + text)
+    parts = _split(text if has_scheme else "//" + text, text, where)
     scheme = parts.scheme.lower() if has_scheme else None
     if scheme is not None and scheme not in DEFAULT_PORTS:
         raise ConfigError(f"{where}: {text!r} must use http or https, not {parts.scheme!r}")
@@ -196,24 +331,59 @@ def parse_match(text: str, where: str) -> URLPattern:
         raise ConfigError(f"{where}: {text!r} has no host (write host/path, or /path to match any host)")
     if parts.query or parts.fragment:
         raise ConfigError(f"{where}: {text!r}: a match is scheme, host and path prefix, without query or fragment")
-    return URLPattern(scheme, parts.hostname.lower().rstrip("."), port, parts.path or "/")
+    if "*" in parts.hostname:
+        raise ConfigError(
+            f"{where}: {text!r}: wildcard hosts are not supported; name the host, "
+            "or match a path alone (e.g. /v1/chat/completions) to match it on any host"
+        )
+    return URLPattern(scheme, _host(parts.hostname, text, where), port, parts.path or "/")
+
+
+def _host(hostname: str, text: str, where: str) -> str:
+    """A host name or IP literal (IPv6 without its brackets), lower-case."""
+    host = hostname.lower().rstrip(".")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(f"{where}: {text!r}: {host!r} is not a valid IPv6 address") from None
+    elif not _HOST.fullmatch(host):
+        raise ConfigError(f"{where}: {text!r}: {hostname!r} is not a valid host name")
+    return host
+
+
+def _split(url: str, text: str, where: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError as exc:  # e.g. a bracketed host that is no IPv6 address
+        raise ConfigError(f"{where}: {text!r} is not a valid URL ({exc})") from None
 
 
 def parse_upstream(text: str, where: str) -> Upstream:
     text = text.strip()
-    parts = urlsplit(text)
+    parts = _split(text, text, where)
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise ConfigError(
             f"{where}: {text!r} must be a full http:// or https:// URL, e.g. https://api.anthropic.com/v1/messages"
         )
     if parts.fragment:
         raise ConfigError(f"{where}: {text!r}: an upstream URL has no fragment")
+    in_query = [p.partition("=")[0] for p in parts.query.split("&") if p.partition("=")[0].lower() in CREDENTIAL_QUERY]
+    if parts.username is not None or parts.password is not None or in_query:
+        raise ConfigError(
+            f"{where}: {text!r} has credentials in the URL"
+            + (f" (query parameter {in_query[0]!r})" if in_query else "")
+            + "; remove them and name the environment variable that holds the key in api_key_env"
+        )
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"{where}: {text!r} has an invalid port") from None
+    if port == 0:
+        raise ConfigError(f"{where}: {text!r} has port 0; write the port the upstream listens on")
     scheme = parts.scheme.lower()
-    return Upstream(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme], parts.path or "/", parts.query)
+    host = _host(parts.hostname, text, where)
+    return Upstream(scheme, host, port or DEFAULT_PORTS[scheme], parts.path or "/", parts.query)
 
 
 def _format(value: Any, inferred: str | None, where: str, key: str, url: str) -> str:
@@ -235,8 +405,10 @@ def build_route(
     name: str,
     thinking: str = "reasoning_content",
     environ: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> Route:
-    """Validate one route table (a TOML ``[[route]]`` or a parsed one-line route)."""
+    """Validate one route table (a TOML ``[[route]]`` or a parsed one-line route); what works but
+    deserves a word (a plain-http upstream off loopback, a short key) is appended to ``warnings``."""
     env = os.environ if environ is None else environ
     if "name" in raw:
         if not isinstance(raw["name"], str) or not raw["name"].strip():
@@ -332,6 +504,7 @@ def build_route(
     upstream_fmt = FORMATS.get(upstream_format)
     for k, v in upstream_fmt.default_headers.items():
         headers.setdefault(k, v)
+    forward = _forward_headers(raw.get("forward_headers", []), _where(source, name, "forward_headers"))
 
     key_env = raw.get("api_key_env", upstream_fmt.key_env)
     if not isinstance(key_env, str):
@@ -345,6 +518,18 @@ def build_route(
                 f"export {key_env}=<your {upstream_format} key> before starting mitmproxy "
                 '(or set api_key_env = "" for an upstream that needs no key)'
             )
+        if len(api_key) < SHORT_KEY and warnings is not None:
+            warnings.append(
+                f"{_where(source, name, 'api_key_env')}: the key in {key_env} is only {len(api_key)} characters; "
+                "crosswire redacts it wherever it appears (answers, logs, recordings), so ordinary text "
+                'containing it will be altered (set api_key_env = "" if the upstream needs no key)'
+            )
+    if upstream.scheme == "http" and not upstream.loopback and warnings is not None:
+        warnings.append(
+            f"{_where(source, name, 'upstream')}: {upstream} is plain http on a host that is not loopback: "
+            "prompts, answers" + (" and the key" if key_env else "") + " cross the network unencrypted; "
+            "use https:// unless this network is trusted"
+        )
     return Route(
         name=name,
         match=match,
@@ -357,6 +542,7 @@ def build_route(
         thinking=thinking_value,
         max_tokens=max_tokens,
         headers=headers,
+        forward_headers=forward,
         pass_previous_response_id=pass_prev,
         max_output_tokens=cap,
         reasoning=reasoning,
@@ -365,13 +551,31 @@ def build_route(
     )
 
 
-# Every header a client may carry a credential in; all are removed before the route's key is set.
-CREDENTIAL_HEADERS = FORMATS.credential_headers
+def _forward_headers(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{where}: must be a list of header names, e.g. ["x-trace-id", "x-stainless-*"]')
+    out = []
+    for entry in value:
+        name = entry.strip().lower()
+        if not _HEADER_NAME.fullmatch(name.removesuffix("*")) or "*" in name[:-1]:
+            raise ConfigError(f"{where}: {entry!r} is not a header name (a trailing * forwards every name it starts)")
+        if name in CREDENTIAL_HEADERS:
+            raise ConfigError(
+                f"{where}: {entry!r} carries a credential and never reaches an upstream; "
+                "the route sends its own key (api_key_env)"
+            )
+        out.append(name)
+    return tuple(out)
 
 
 def parse_line(line: str) -> dict[str, str]:
     """``MATCH -> UPSTREAM`` as a route table."""
     match, arrow, upstream = line.partition("->")
+    if "->" in upstream:
+        raise ConfigError(
+            f"crosswire_route {line!r}: more than one '->'; a one-line route is one 'MATCH -> UPSTREAM': "
+            "repeat --set crosswire_route=… for each route"
+        )
     if not arrow or not match.strip() or not upstream.strip():
         raise ConfigError(
             f"crosswire_route {line!r}: write 'MATCH -> UPSTREAM', e.g. "
@@ -381,14 +585,25 @@ def parse_line(line: str) -> dict[str, str]:
 
 
 def load_config(
-    path: str, *, thinking: str = "reasoning_content", environ: dict[str, str] | None = None
+    path: str,
+    *,
+    thinking: str = "reasoning_content",
+    environ: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Route]:
     source = f"crosswire_config {path}"
     try:
         with open(os.path.expanduser(path), "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read()
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{source}: not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"route"})
@@ -398,7 +613,7 @@ def load_config(
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"{source}: 'route' must be an array of tables: write each route as [[route]]")
     return [
-        build_route(t, source=source, name=f"route {i}", thinking=thinking, environ=environ)
+        build_route(t, source=source, name=f"route {i}", thinking=thinking, environ=environ, warnings=warnings)
         for i, t in enumerate(tables, 1)
     ]
 
@@ -409,16 +624,38 @@ def load_routes(
     *,
     thinking: str = "reasoning_content",
     environ: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Route]:
-    """All routes: the config file's first, then the one-line routes, in order (first match wins)."""
+    """All routes: the config file's first, then the one-line routes, in order (first match wins).
+
+    A route an earlier one shadows (it could never match) is an error; ``warnings`` collects what
+    works but deserves a word (see :func:`build_route`).
+    """
     if thinking not in THINKING_MODES:
         raise ConfigError(f"crosswire_thinking: {thinking!r}; use one of {', '.join(THINKING_MODES)}")
-    routes = load_config(config, thinking=thinking, environ=environ) if config else []
+    sources: list[str] = []
+    routes = load_config(config, thinking=thinking, environ=environ, warnings=warnings) if config else []
+    sources += [f"crosswire_config {config}"] * len(routes)
     for line in lines:
         raw = parse_line(line)
         routes.append(
-            build_route(raw, source="crosswire_route", name=repr(line.strip()), thinking=thinking, environ=environ)
+            build_route(
+                raw,
+                source="crosswire_route",
+                name=repr(line.strip()),
+                thinking=thinking,
+                environ=environ,
+                warnings=warnings,
+            )
         )
+        sources.append("crosswire_route")
+    for i, route in enumerate(routes):
+        earlier = next((r for r in routes[:i] if r.match.covers(route.match)), None)
+        if earlier is not None:
+            raise ConfigError(
+                f"{sources[i]}, {route.name}: can never match: {earlier.name} ({earlier.match}) comes first "
+                f"and matches every request this one would ({route.match}); remove it, or list it first"
+            )
     return routes
 
 
@@ -470,7 +707,19 @@ def _toml_char(c: str) -> str:
 
 
 def find_route(routes: list[Route], method: str, scheme: str, host: str, port: int, path: str) -> Route | None:
+    """The route that converts (or, identity, carries) the request: a POST to its endpoint."""
     for route in routes:
         if route.matches(method, scheme, host, port, path):
             return route
+    return None
+
+
+def find_target(
+    routes: list[Route], method: str, scheme: str, host: str, port: int, path: str, websocket: bool = False
+) -> Target | None:
+    """What the request is to the first route that owns it (see :meth:`Route.target`), or None."""
+    for route in routes:
+        target = route.target(method, scheme, host, port, path, websocket)
+        if target is not None:
+            return target
     return None

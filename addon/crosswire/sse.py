@@ -77,6 +77,7 @@ class SSEDecoder:
     __slots__ = (
         "_bom_part",
         "_buf",
+        "_comment",
         "_failed",
         "_last_id",
         "_pending_cr",
@@ -85,6 +86,7 @@ class SSEDecoder:
         "_slow",
         "_start",
         "invalid_utf8",
+        "keepalive_at",
         "max_frame",
     )
 
@@ -100,6 +102,10 @@ class SSEDecoder:
         self._slow = True  # _prologue, or an incomplete frame is held: the next chunk needs _complete
         self._last_id = ""
         self.invalid_utf8 = False  # some bytes were not UTF-8 and became U+FFFD, as the spec says
+        # Where frames of comments only (": ping") came among the pairs the last feed_pairs returned:
+        # they dispatch nothing, but a proxy passes the keep-alive on. The caller clears it.
+        self.keepalive_at: list[int] = []
+        self._comment = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
@@ -170,6 +176,8 @@ class SSEDecoder:
                 sse = self._parse(other)
                 if sse is not None:
                     pairs.append((sse.event, sse.data))
+                elif self._comment:
+                    self.keepalive_at.append(len(pairs))
             elif not blank:
                 pairs.append((event or "message", data))
         return pairs
@@ -253,8 +261,12 @@ class SSEDecoder:
         event_type = ""
         data: list[str] | None = None
         retry: int | None = None
+        self._comment = False
         for line in frame.split("\n"):
-            if not line or line[0] == ":":  # blank, or a comment
+            if not line:
+                continue
+            if line[0] == ":":
+                self._comment = True
                 continue
             name, colon, value = line.partition(":")
             if colon and value[:1] == " ":

@@ -491,7 +491,8 @@ class AnthropicStreamWriter(base.StreamWriter):
         self._stop = (reason, sequence)
 
     def ping(self) -> None:
-        self.out.append(b'event: ping\ndata: {"type":"ping"}\n\n')
+        if not self.finished:
+            self.out.append(b'event: ping\ndata: {"type":"ping"}\n\n')
 
     def write_error(self, type: str, message: str) -> None:
         payload = {"type": "error", "error": {**self._error, "type": type, "message": message}}

@@ -30,7 +30,7 @@ from .anthropic import (
 )
 from .base import SEARCH_ID_PREFIXES, Warn, derive_id, extra_fields, merge_native, native_fields, own_native
 from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 NAME = "anthropic"
 
@@ -650,6 +650,33 @@ def write_error(error: ApiError, status: int) -> tuple[dict[str, Any], int]:
     return {"type": "error", "error": {"type": error.type, "message": error.message}}, status
 
 
+# --- what crosswire answers itself: token counts, the models list -----------------------------
+
+
+def read_count_request(body: dict[str, Any], options: Options, warn: Warn) -> Request:
+    """A ``/v1/messages/count_tokens`` body: a messages request without ``max_tokens``."""
+    return read_request({"max_tokens": 1, **body}, options, warn)
+
+
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"input_tokens": tokens}
+
+
+def write_model(name: str) -> dict[str, Any]:
+    return {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    first, last = (models[0]["id"], models[-1]["id"]) if models else (None, None)
+    return {"data": models, "has_more": False, "first_id": first, "last_id": last}
+
+
+SUB_ENDPOINTS = (
+    SubEndpoint("count_tokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("batches/*", frozenset({"GET", "POST", "DELETE"}), "unsupported", "message batches"),
+)
+
+
 def is_response_body(body: Any) -> bool:
     """A whole answer of this format (the field only its answers carry)."""
     return isinstance(body, dict) and body.get("type") == "message"
@@ -669,7 +696,7 @@ FORMAT = Format(
     key_env="ANTHROPIC_API_KEY",
     auth_header="x-api-key",
     credential_headers=frozenset({"x-api-key"}),
-    provider_header_prefixes=("anthropic-",),
+    forward_headers=frozenset({"anthropic-version", "anthropic-beta"}),
     default_headers={"anthropic-version": "2023-06-01"},
     request_id_header="request-id",
     id_prefix="msg_",
@@ -677,4 +704,9 @@ FORMAT = Format(
     response_body=is_response_body,
     official_host="api.anthropic.com",
     stream_error_frame=anthropic.is_error_frame,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_count_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )

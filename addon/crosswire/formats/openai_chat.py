@@ -299,6 +299,10 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             self.message_start("", "", {})
         self.out.append(self._prefix + delta + b',"logprobs":null,"finish_reason":' + finish + b"}]}\n\n")
 
+    def ping(self) -> None:
+        if not self.finished:
+            self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
+
     def _chunk_with_logprobs(self, delta: bytes, finish: bytes = b"null") -> None:
         """``_chunk`` once an openai-chat source sent logprobs: the next chunk written carries them."""
         logprobs, self._logprobs = self._logprobs, None

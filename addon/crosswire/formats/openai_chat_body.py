@@ -41,7 +41,7 @@ from .openai_chat import (
     write_usage,
 )
 from .openai_common import usage_extras
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 NAME = "openai-chat"
 
@@ -577,6 +577,14 @@ read_error = openai_common.read_error
 write_error = openai_common.write_error
 
 
+# Stored chat completions (``store: true``) live at the provider crosswire routed away from.
+SUB_ENDPOINTS = (
+    SubEndpoint("", frozenset({"GET"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}", frozenset({"GET", "POST", "DELETE"}), "stored", "stored chat completions"),
+    SubEndpoint("{id}/messages", frozenset({"GET"}), "stored", "stored chat completions"),
+)
+
+
 def is_response_body(body: Any) -> bool:
     """A whole answer of this format (the field only its answers carry)."""
     return isinstance(body, dict) and body.get("object") == "chat.completion"
@@ -597,7 +605,7 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="chatcmpl-",
     stream_frame=openai_chat.is_stream_frame,
@@ -605,4 +613,7 @@ FORMAT = Format(
     official_host="api.openai.com",
     stream_error_frame=openai_common.is_error_frame,
     client_wants_usage=openai_chat.wants_usage,
+    sub_endpoints=SUB_ENDPOINTS,
+    write_model=openai_common.write_model,
+    write_models=openai_common.write_models,
 )

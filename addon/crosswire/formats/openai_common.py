@@ -1,5 +1,6 @@
 """What the two OpenAI formats share: the error envelope (``{"error": {message, type, param, code}}``),
-in bodies and in stream error frames, and the input-token arithmetic of their usage."""
+in bodies and in stream error frames, the input-token arithmetic of their usage, and the models
+list (``GET /v1/models``)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,11 @@ def usage_extras(raw: dict[str, Any], top: frozenset[str]) -> dict[str, Any]:
         else:
             extras[key] = value
     return extras
+
+
+def write_model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "crosswire"}
+
+
+def write_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "data": models}

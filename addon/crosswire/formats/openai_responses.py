@@ -1018,7 +1018,8 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         self._stop = reason
 
     def ping(self) -> None:
-        self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
+        if not self.finished:
+            self.out.append(b": ping\n\n")  # a comment: keeps the connection alive, every client ignores it
 
     def write_end(self) -> None:
         self._ensure_started()

@@ -46,7 +46,7 @@ from .body_common import (
     read_function_tool,
     tool_result_texts,
 )
-from .openai_common import read_error, usage_extras, write_error
+from .openai_common import read_error, usage_extras, write_error, write_model, write_models
 from .openai_responses import (
     INCOMPLETE_TO_STOP,
     REDACTED_PREFIX,
@@ -59,7 +59,7 @@ from .openai_responses import (
     response_object,
     write_usage,
 )
-from .registry import Format
+from .registry import Format, SubEndpoint
 
 __all__ = ["read_error", "read_request", "read_response", "write_error", "write_request", "write_response"]
 
@@ -849,6 +849,20 @@ def _annotation(citation: Citation, length: int) -> dict[str, Any]:
     }
 
 
+def write_token_count(tokens: int) -> dict[str, Any]:
+    return {"object": "response.input_tokens", "input_tokens": tokens}
+
+
+# crosswire sends ``store: false``: no response is ever stored upstream, so none can be read back.
+SUB_ENDPOINTS = (
+    SubEndpoint("input_tokens", frozenset({"POST"}), "count_tokens", "token counting"),
+    SubEndpoint("compact", frozenset({"POST"}), "unsupported", "remote compaction"),
+    SubEndpoint("{id}", frozenset({"GET", "DELETE"}), "stored", "stored responses"),
+    SubEndpoint("{id}/cancel", frozenset({"POST"}), "stored", "stored responses"),
+    SubEndpoint("{id}/input_items", frozenset({"GET"}), "stored", "stored responses"),
+)
+
+
 def is_response_body(body: Any) -> bool:
     """A whole answer of this format (the field only its answers carry)."""
     return isinstance(body, dict) and body.get("object") == "response"
@@ -869,11 +883,16 @@ FORMAT = Format(
     auth_header="authorization",
     auth_prefix="Bearer ",
     credential_headers=frozenset({"authorization", "api-key"}),
-    provider_header_prefixes=("openai-",),
+    forward_headers=frozenset({"openai-beta"}),
     request_id_header="x-request-id",
     id_prefix="resp_",
     stream_frame=openai_responses.is_stream_frame,
     response_body=is_response_body,
     official_host="api.openai.com",
     stream_error_frame=openai_responses.is_error_frame,
+    sub_endpoints=SUB_ENDPOINTS,
+    read_count_request=read_request,
+    write_token_count=write_token_count,
+    write_model=write_model,
+    write_models=write_models,
 )

@@ -28,12 +28,58 @@ def _same_path(base: str, model: str, stream: bool) -> str:
     return base
 
 
+def _plain_model(name: str) -> dict[str, Any]:
+    return {"id": name}
+
+
+def _plain_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"data": models}
+
+
 def _never(event: str, data: str, parsed: Any) -> bool:
     return False
 
 
 def _no_error(parsed: Any) -> bool:
     return False  # the default of the predicates on parsed JSON: a format claims nothing
+
+
+@dataclass(frozen=True)
+class SubEndpoint:
+    """A path under a format's endpoint that is not a generation: crosswire answers it itself.
+
+    pattern: segments after the endpoint path: literals, ``{id}`` (any one segment) and a last
+        ``*`` (any rest); ``""`` is the endpoint itself.
+    methods: the HTTP methods it takes.
+    kind: ``count_tokens`` (answered with a local estimate), ``stored`` (a stored object:
+        crosswire stores nothing, 404) or ``unsupported`` (501).
+    what: what it is, for the error message (``message batches``).
+    """
+
+    pattern: str
+    methods: frozenset[str]
+    kind: str
+    what: str
+
+    def matches(self, method: str, rest: list[str]) -> bool:
+        if method not in self.methods:
+            return False
+        parts = [p for p in self.pattern.split("/") if p]
+        if parts and parts[-1] == "*":
+            return len(rest) >= len(parts) - 1 and _segments_match(parts[:-1], rest[: len(parts) - 1])
+        return len(rest) == len(parts) and _segments_match(parts, rest)
+
+
+def _segments_match(pattern: list[str], rest: list[str]) -> bool:
+    return all(p == "{id}" or p == r for p, r in zip(pattern, rest, strict=True))
+
+
+GENERIC_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-goog-api-key"})
+# Query parameters a client may carry a key in, whatever its format (Google-style ``?key=``, …).
+GENERIC_CREDENTIAL_QUERY = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "x-api-key"})
+# Request headers every upstream gets from the client (the rest stays behind unless the route
+# forwards it): what describes the body and the client, nothing that identifies a user or a tool.
+FORWARDED_HEADERS = frozenset({"content-type", "accept", "user-agent"})
 
 
 @dataclass(frozen=True)
@@ -50,8 +96,6 @@ class Format:
     auth_header, auth_prefix: how the upstream key is sent (``authorization: Bearer <key>``).
     credential_headers, credential_query: where a client of this format may carry its own
         credential (every format's are removed from every matched request).
-    provider_header_prefixes: headers that belong to this provider's API (``anthropic-``): they
-        reach an upstream of the same format only.
     default_headers: set on every request to an upstream of this format unless the route sets them.
     request_id_header: the response header carrying the provider's request id.
     id_prefix: the prefix of this format's message ids; ids are re-prefixed, never invented.
@@ -67,6 +111,15 @@ class Format:
         the path says nothing (a format whose model lives in the URL).
     request_target: the path (and query) an upstream of this format receives, from the route's
         upstream path, the upstream model and whether the request streams.
+    forward_headers: request headers a client of this format sends that an upstream of the same
+        format needs (``anthropic-version``, ``anthropic-beta``); no other upstream gets them.
+    sub_endpoints: paths under the endpoint crosswire answers itself on a converting route
+        (token counting, stored objects, batches); anything else under it is a 404.
+    read_count_request: reads a token-counting request body (the counting sub-endpoint's) into
+        a canonical request; None when the format has no counting endpoint.
+    write_token_count: the counting endpoint's answer for a number of input tokens.
+    write_model, write_models: a models-list entry for one model name, and the list of entries
+        (``GET …/models`` beside the endpoint, answered from the route's model map).
     """
 
     name: str
@@ -85,7 +138,6 @@ class Format:
     auth_prefix: str = ""
     credential_headers: frozenset[str] = frozenset()
     credential_query: frozenset[str] = frozenset()
-    provider_header_prefixes: tuple[str, ...] = ()
     default_headers: Mapping[str, str] = field(default_factory=dict)
     request_id_header: str = ""
     stream_frame: Callable[[str, str, Any], bool] = _never
@@ -95,6 +147,12 @@ class Format:
     client_wants_usage: Callable[[Any], bool] = _always
     read_target: Callable[[str], tuple[str | None, bool | None]] = _no_target
     request_target: Callable[[str, str, bool], str] = _same_path
+    forward_headers: frozenset[str] = frozenset()
+    sub_endpoints: tuple[SubEndpoint, ...] = ()
+    read_count_request: Callable[[dict[str, Any], Options, Warn], Request] | None = None
+    write_token_count: Callable[[int], dict[str, Any]] | None = None
+    write_model: Callable[[str], dict[str, Any]] = _plain_model
+    write_models: Callable[[list[dict[str, Any]]], dict[str, Any]] = _plain_models
 
     def claims_path(self, path: str) -> bool:
         """Whether an endpoint path (query ignored) is this format's."""
@@ -144,18 +202,15 @@ class Registry:
     @property
     def credential_headers(self) -> frozenset[str]:
         """Every header any client may carry a credential in (plus the generic ones)."""
-        names = {"authorization", "proxy-authorization", "cookie", "x-goog-api-key"}
+        names = set(GENERIC_CREDENTIAL_HEADERS)
         for f in self._formats.values():
             names |= f.credential_headers
         return frozenset(names)
 
     @property
     def credential_query(self) -> frozenset[str]:
-        names: set[str] = set()
+        """Every query parameter any client may carry a credential in (plus the generic ones)."""
+        names = set(GENERIC_CREDENTIAL_QUERY)
         for f in self._formats.values():
             names |= f.credential_query
         return frozenset(names)
-
-    @property
-    def provider_header_prefixes(self) -> tuple[str, ...]:
-        return tuple(p for f in self._formats.values() for p in f.provider_header_prefixes)

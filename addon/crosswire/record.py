@@ -1,0 +1,125 @@
+"""The recording record: what crosswire keeps in ``flow.metadata["crosswire"]`` (pure: no mitmproxy).
+
+A converted flow is saved as the client saw it (``flow.request``/``flow.response``); what the
+upstream received and sent goes into the metadata, built here from plain values. Every view passes
+through the :class:`~crosswire.policy.Redactor` of the routes' keys before it is stored, so a key
+an upstream echoed is not in the file either (docs/addon.md, "Recording format").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .policy import Redactor
+
+METADATA_KEY = "crosswire"
+VERSION = 1
+DEFAULT_RECORD_LIMIT = 8 * 1024 * 1024
+
+Headers = list[list[str]]
+
+
+class Tape:
+    """A bounded recording of a body."""
+
+    __slots__ = ("buf", "limit", "truncated")
+
+    def __init__(self, limit: int) -> None:
+        self.buf = bytearray()
+        self.limit = limit
+        self.truncated = False
+
+    def add(self, data: bytes) -> None:
+        room = self.limit - len(self.buf)
+        if len(data) > room:
+            self.truncated = True
+            data = data[: max(room, 0)]
+        self.buf += data
+
+
+def _headers(headers: Iterable[tuple[str, str]], redactor: Redactor) -> Headers:
+    return [[name, redactor.text(value)] for name, value in headers]
+
+
+def request_view(
+    redactor: Redactor,
+    method: str,
+    url: str,
+    http_version: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    truncated: bool = False,
+) -> dict[str, Any]:
+    """The request as the upstream received it."""
+    return {
+        "method": method,
+        "url": redactor.text(url),
+        "http_version": http_version,
+        "headers": _headers(headers, redactor),
+        "body": redactor.bytes(body),
+        "truncated": truncated,
+    }
+
+
+def response_view(
+    redactor: Redactor,
+    status: int,
+    reason: str,
+    http_version: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    truncated: bool,
+    undecoded: bytes = b"",
+) -> dict[str, Any]:
+    """The response as the upstream sent it: the body decoded (what the converter read); when a
+    compressed stream could not be decoded, ``undecoded`` keeps the raw bytes from the failing
+    chunk on, so nothing the upstream sent is lost."""
+    pairs = _headers(headers, redactor)
+    encoding = next((value for name, value in pairs if name.lower() == "content-encoding"), "")
+    return {
+        "status_code": status,
+        "reason": reason,
+        "http_version": http_version,
+        "headers": pairs,
+        "body": redactor.bytes(body),
+        "content_encoding": encoding,
+        "truncated": truncated,
+        "undecoded": redactor.bytes(undecoded),
+    }
+
+
+def metadata(
+    *,
+    route: str,
+    client_format: str,
+    upstream_format: str,
+    streamed: bool,
+    client_stream: bool | None,
+    warnings: list[str],
+    upstream_request: dict[str, Any] | None,
+    upstream_response: dict[str, Any] | None,
+    client_body_truncated: bool,
+    error: str | None,
+    answered_by: str | None,
+    tool_origins: dict[str, list[str | None]] | None = None,
+) -> dict[str, Any]:
+    """``flow.metadata["crosswire"]``. ``answered_by`` names what answered the client when the
+    upstream did not (``crosswire``), ``client_stream`` whether the client asked for a stream,
+    ``tool_origins`` the client's tools behind flattened tool names (the answer's calls get their
+    shape back on reconversion)."""
+    return {
+        "version": VERSION,
+        "route": route,
+        "client_format": client_format,
+        "upstream_format": upstream_format,
+        "streamed": streamed,
+        "client_stream": client_stream,
+        "warnings": list(warnings),
+        "upstream_request": upstream_request,
+        "upstream_response": upstream_response,
+        "client_body_truncated": client_body_truncated,
+        "error": error,
+        "answered_by": answered_by,
+        "tool_origins": tool_origins or {},
+    }
