@@ -45,6 +45,7 @@ REDACTED_PREFIX = "crosswire.redacted_thinking:"
 INCOMPLETE_TO_STOP = {"max_output_tokens": "max_tokens", "content_filter": "refusal"}
 SUMMARY_SEPARATOR = "\n\n"
 _SEPARATOR_LITERAL = orjson.dumps(SUMMARY_SEPARATOR)
+_DELTA_END = b'%s,"sequence_number":%d}\n\n'  # a delta event after its prefix: the literal, its number
 
 _LIFECYCLE = ("response.created", "response.in_progress", "response.queued")
 # The fields of a response object the canonical model holds; the rest repeat the request's settings.
@@ -826,11 +827,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
     def _deltas(self, literals: list[str]) -> None:
         """The open block's delta events for a run of literals, which its buffer keeps."""
-        self._buf.append(",".join(literals).encode())  # joined as _buffered reads them
-        prefix, seq = self._delta_prefix.decode(), self._seq
-        self._seq = seq + len(literals)
-        ends = [f'{literal},"sequence_number":{n}}}\n\n' for n, literal in enumerate(literals, seq)]
-        self.out.append((prefix + prefix.join(ends)).encode())
+        encoded = list(map(str.encode, literals))
+        self._buf.append(b",".join(encoded))  # joined as _buffered reads them
+        prefix, seq = self._delta_prefix, self._seq
+        self._seq = seq + len(encoded)
+        # all in C (map, zip, %, join): the fastest way found to number every frame
+        frames = map(_DELTA_END.__mod__, zip(encoded, range(seq, self._seq), strict=True))
+        self.out.append(prefix + prefix.join(frames))
 
     def tool_input(self, index: int, fragment: str) -> None:
         if fragment:
