@@ -21,21 +21,50 @@ Headers = list[list[str]]
 
 
 class Tape:
-    """A bounded recording of a body."""
+    """A bounded recording of a body, without a copy per chunk: it keeps references to the chunks
+    (bytes objects that exist anyway) and joins them once, when read. Each run of ``COMPACT`` chunks
+    is joined into one, so many tiny chunks cost no more than their bytes. The bytes kept never
+    pass ``limit``; what did not fit is cut off and ``truncated`` says so."""
 
-    __slots__ = ("buf", "limit", "truncated")
+    __slots__ = ("_joined", "_parts", "limit", "room", "truncated")
+
+    COMPACT = 512
 
     def __init__(self, limit: int) -> None:
-        self.buf = bytearray()
+        self._parts: list[bytes] = []
+        self._joined = 0  # the parts before this index are runs already joined
         self.limit = limit
+        self.room = limit  # bytes it may still keep
         self.truncated = False
 
     def add(self, data: bytes) -> None:
-        room = self.limit - len(self.buf)
-        if len(data) > room:
+        size = len(data)
+        if size > self.room:
             self.truncated = True
-            data = data[: max(room, 0)]
-        self.buf += data
+            size = self.room
+            if size <= 0:
+                return
+            data = data[:size]
+        elif type(data) is not bytes:  # a mutable buffer could change after it was kept
+            data = bytes(data)
+        self.room -= size
+        parts = self._parts
+        parts.append(data)
+        if len(parts) - self._joined >= self.COMPACT:
+            parts[self._joined :] = [b"".join(parts[self._joined :])]
+            self._joined += 1
+
+    def __len__(self) -> int:
+        return self.limit - self.room
+
+    @property
+    def buf(self) -> bytes:
+        """Everything kept so far, as one bytes object (joined once, and kept joined)."""
+        parts = self._parts
+        if len(parts) > 1:
+            parts[:] = [b"".join(parts)]
+            self._joined = 1
+        return parts[0] if parts else b""
 
 
 def _headers(headers: Iterable[tuple[str, str]], redactor: Redactor) -> Headers:
