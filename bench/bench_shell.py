@@ -297,15 +297,21 @@ def child_peak(source: str, target: str, callable_: str, size: int, chunk: int) 
     if callable_.startswith("before="):  # the adapter of another copy of crosswire
         where, callable_ = callable_[7:].rsplit("=", 1)
         sys.path.insert(0, str(Path(where) / "addon"))
-    if callable_ == "minimal":
-        call: Callable[[bytes], Any] = MinimalCallable(source, target)
-    else:
-        call = adapter_factory(source, target, int(callable_))()
+
+    def make() -> Callable[[bytes], Any]:
+        if callable_ == "minimal":
+            return MinimalCallable(source, target)
+        if callable_ == "decoder":  # the SSE decoder alone: the shell's part of what a frame costs
+            from crosswire.sse import SSEDecoder
+
+            decoder = SSEDecoder()
+            return lambda data: decoder.feed_pairs(data) and b""
+        return adapter_factory(source, target, int(callable_))()
+
+    call = make()
     for frame in sse_upstream.big_frame(source, 1000):  # warm-up: the code paths, small
         call(frame)
-    call = (
-        MinimalCallable(source, target) if callable_ == "minimal" else adapter_factory(source, target, int(callable_))()
-    )
+    call = make()
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     base = _status_kb("VmRSS")
@@ -337,6 +343,7 @@ MEMORY_CALLABLES = {
     "crosswire, recording on (8 MiB limit)": str(8 << 20),
     "crosswire, recording off": "0",
     "minimal callable": "minimal",
+    "crosswire's SSE decoder alone": "decoder",
 }
 
 
@@ -346,8 +353,9 @@ def section_memory_callable(frame_mb: float, chunk: int, reps: int, before: Path
     callables = dict(MEMORY_CALLABLES)
     if before is not None:
         for name, which in MEMORY_CALLABLES.items():
-            if name.startswith("crosswire"):
-                callables[name.replace("crosswire", "crosswire before")] = f"before={before}={which}"
+            if name.startswith("crosswire,"):
+                callables[name.replace("crosswire,", "crosswire before,")] = f"before={before}={which}"
+        callables["crosswire before's SSE decoder alone"] = f"before={before}=decoder"
     for source, target in MEMORY_PAIRS:
         largest = max(map(len, sse_upstream.big_frame(source, size)))
         peaks: dict[str, list[int]] = {name: [] for name in callables}

@@ -242,8 +242,12 @@ class SSEDecoder:
         cut = buf.rfind(b"\n\n", self._scan_from) + 2
         complete: bytes | bytearray = b""
         if cut > 1:
-            complete = buf[:cut]
-            del buf[:cut]  # a bytearray drops its head in O(1)
+            if cut == len(buf):  # the chunk ended a frame: hand over the buffer itself, no copy of a large frame
+                complete = buf
+                self._buf = buf = bytearray()
+            else:
+                complete = buf[:cut]
+                del buf[:cut]  # a bytearray drops its head in O(1)
             if cut > self.max_frame:  # only then can a complete frame be too large
                 complete = self._limit(complete)
         size = len(buf)
