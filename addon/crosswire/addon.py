@@ -133,6 +133,11 @@ class StreamAdapter:
         self.upstream = Tape(record_limit)  # decoded, as the converter read it
         self.undecoded = Tape(record_limit)  # raw, from the first chunk that could not be decoded on
         self.client = Tape(record_limit)
+        # No recording (limit 0): the tapes are not called at all, and say from the start that
+        # they kept nothing of the body (a flow saved anyway cannot pass for a complete recording).
+        self._record = record_limit > 0
+        if not self._record:
+            self.upstream.truncated = self.client.truncated = True
         self.ended = False
         self.failed: str | None = None
         self.first_token_at: float | None = None  # when the first content passed (identity: the first bytes)
@@ -168,13 +173,15 @@ class StreamAdapter:
             search = self._search
             if search and search in out:
                 out = out.replace(search, self._mark)
-            self.client.add(out)
+            if self._record:
+                self.client.add(out)
             return out
         return b"" if self.ended else []
 
     def _through(self, plain: bytes) -> bytes:
         """Decoded upstream bytes: recorded, converted (or passed through, the key held back)."""
-        self.upstream.add(plain)
+        if self._record:
+            self.upstream.add(plain)
         out: bytes = self._feed(plain)
         if self.first_token_at is None and (self.converter is None or self.converter.content_started):
             self.first_token_at = time.time()
