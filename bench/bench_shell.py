@@ -1,6 +1,6 @@
 """What the mitmproxy shell around the converter costs, measured in a real mitmdump (not a test).
 
-    python bench/bench_shell.py [--quick] [--only callable|cpu|memory] [--json PATH]
+    python bench/bench_shell.py [--quick] [--before DIR] [--only callable|adapter|cpu|memory] [--json PATH]
 
 Sections:
   callable  crosswire's ``flow.response.stream`` timed inside a running mitmdump: bench/callable_timer.py,
@@ -10,6 +10,8 @@ Sections:
             runs live (the six converting pairs, and the three identity routes against a bare
             pass-through), on text and tool-heavy streams, one frame per upstream write. Per round:
             the median ns per frame of each; reported: the medians over the rounds and their ratio.
+  adapter   (with --before) the adapter's own share of that callable: each one-frame call's time less
+            the time of the converter's ``feed`` inside it, this version beside the older one.
   cpu       the whole mitmdump process's CPU (its threads' schedstat) over one stream, anthropic ->
             openai-chat: crosswire against plain mitmdump (streaming, no callable) and against the
             template floor (plain mitmdump streaming every answer through the minimal callable):
@@ -209,6 +211,52 @@ def section_callable(
             }
         rows.append(row)
     return {"events": n, "rounds": rounds, "rows": rows}
+
+
+def section_adapter(tmp: Path, up: Upstream, n: int, rounds: int, before: Path) -> dict[str, Any]:
+    """The adapter's own share of crosswire's callable inside mitmdump: each call's time less the
+    time of the converter's ``feed`` within it, this version and ``before``, alternating."""
+    versions = {"now": None, "before": before / "addon/crosswire/mitm.py"}
+    procs, files = {}, {}
+    for version, entry in versions.items():
+        files[version] = tmp / f"split-{version}.jsonl"
+        args = ["-s", str(TIMER), "--set", f"bench_timings={files[version]}", "--set", "bench_split=true"]
+        procs[version] = Mitmdump(tmp, up.port, True, *args, routes=pair_routes(up.port), entry=entry)
+    labels = [("anthropic", "openai-chat", "text"), ("openai-chat", "anthropic", "tools")]
+    try:
+        for proc in procs.values():
+            for s, t, k in labels:
+                stream(proc.port, s, t, k, n)
+        time.sleep(0.2)
+        for path in files.values():
+            path.write_text("")
+        for r in range(rounds):
+            for s, t, k in labels:
+                for version in sorted(procs, reverse=r % 2 == 1):
+                    stream(procs[version].port, s, t, k, n)
+        time.sleep(0.2)
+    finally:
+        for proc in procs.values():
+            proc.stop()
+    rows: dict[str, dict[str, Any]] = {}
+    for version, path in files.items():
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            calls = [
+                (a, f)
+                for frames, a, f in zip(record["frames"], record["ours"], record["feed"], strict=False)
+                if frames == 1
+            ]
+            own = median([a - f for a, f in calls])
+            feed = median([f for _, f in calls])
+            rows.setdefault(record["label"], {}).setdefault(version, []).append((own, feed))
+    out = []
+    for label, by_version in rows.items():
+        row: dict[str, Any] = {"label": label}
+        for version, xs in by_version.items():
+            row[version] = {"own_ns": median([x[0] for x in xs]), "feed_ns": median([x[1] for x in xs])}
+        out.append(row)
+    return {"events": n, "rounds": rounds, "rows": out}
 
 
 # --- cpu -----------------------------------------------------------------------------------
@@ -447,6 +495,18 @@ def report(res: dict[str, Any]) -> str:
                 f"{worst[v]['ratio']:.2f}×"
             )
         lines.append("")
+    if "adapter" in res:
+        a = res["adapter"]
+        lines.append(
+            f"The adapter's own share inside mitmdump (call less the converter's feed, one-frame calls, "
+            f"medians of {a['rounds']} rounds of {a['events']} events):"
+        )
+        for row in a["rows"]:
+            cells = ", ".join(
+                f"{v}: own {row[v]['own_ns']:.0f} ns beside feed {row[v]['feed_ns']:.0f} ns" for v in ("now", "before")
+            )
+            lines.append(f"  {row['label']}: {cells}")
+        lines.append("")
     for cpu in res.get("cpu", []):
         ms = cpu["cpu_ms"]
         lines.append(
@@ -497,7 +557,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, help="interleaved runs per mode in the cpu section (default 7)")
     parser.add_argument("--pace-us", type=int, default=2000, help="µs between frames of the paced stream (2000)")
     parser.add_argument("--frame-mb", type=float, default=16 - 1 / 64, help="the large frame, MiB (just under 16)")
-    parser.add_argument("--only", action="append", choices=["callable", "cpu", "memory"])
+    parser.add_argument("--only", action="append", choices=["callable", "adapter", "cpu", "memory"])
     parser.add_argument("--before", type=Path, help="a checkout of an older crosswire to measure beside this one")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--child-memory", nargs=5, help=argparse.SUPPRESS)  # the memory section's subprocess
@@ -507,7 +567,7 @@ def main() -> int:
         child_peak(source, target, which, int(size), int(chunk))
         return 0
     q = args.quick
-    only = set(args.only or ["callable", "cpu", "memory"])
+    only = set(args.only or ["callable", "adapter", "cpu", "memory"])
     res: dict[str, Any] = {"machine": machine()}
     with tempfile.TemporaryDirectory(prefix="crosswire-bench-") as d:
         tmp = Path(d)
@@ -521,6 +581,10 @@ def main() -> int:
                     args.rounds or (2 if q else 7),
                     args.kind or ["text", "tools"],
                     args.before,
+                )
+            if "adapter" in only and args.before:
+                res["adapter"] = section_adapter(
+                    tmp, up, args.events or (300 if q else 2000), 2 if q else 5, args.before
                 )
             if "cpu" in only:
                 reps = args.reps or (2 if q else 7)

@@ -8,6 +8,9 @@ moment. When the flow ends, one JSON line per flow goes to the file named by ``b
 its ``x-bench-label`` header and, per call, the complete frames the chunk finished and the
 nanoseconds of each callable.
 
+``bench_split`` also times the converter's ``feed`` inside crosswire's callable (``feed`` per call),
+so the adapter's own share is what is left.
+
 Without crosswire, ``bench_floor = SOURCE>TARGET`` makes every SSE answer go through a
 :class:`MinimalCallable` instead: the template floor of a whole mitmdump process.
 """
@@ -149,6 +152,7 @@ class CallableTimer:
     def load(self, loader: Any) -> None:
         loader.add_option("bench_timings", str, "", "Append one JSON line of call timings per flow to this file.")
         loader.add_option("bench_floor", str, "", "SOURCE>TARGET: every SSE answer through the minimal callable.")
+        loader.add_option("bench_split", bool, False, "Also time the converter's feed inside the callable.")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         resp = flow.response
@@ -168,7 +172,10 @@ class CallableTimer:
         frames: list[int] = []
         ours: list[int] = []
         floors: list[int] = []
+        feeds: list[int] = []
         clock = time.perf_counter_ns
+        if ctx.options.bench_split:
+            self._split(installed, feeds, clock)
 
         def timed(data: bytes) -> Any:
             if len(ours) % 2:
@@ -190,8 +197,29 @@ class CallableTimer:
             frames.append(data.count(b"\n\n"))
             return out
 
-        flow.metadata["bench_timings"] = {"label": label, "frames": frames, "ours": ours, "floor": floors}
+        flow.metadata["bench_timings"] = {
+            "label": label,
+            "frames": frames,
+            "ours": ours,
+            "floor": floors,
+            "feed": feeds,
+        }
         resp.stream = timed
+
+    @staticmethod
+    def _split(installed: Any, feeds: list[int], clock: Callable[[], int]) -> None:
+        """Time the converter's ``feed`` inside crosswire's callable, so the adapter's own share is the
+        rest: the adapter's bound ``_feed`` (this version) or its converter's ``feed`` (older ones)."""
+        owner, name = (installed, "_feed") if hasattr(installed, "_feed") else (installed.converter, "feed")
+        inner = getattr(owner, name)
+
+        def timed_feed(data: bytes) -> Any:
+            t0 = clock()
+            out = inner(data)
+            feeds.append(clock() - t0)
+            return out
+
+        setattr(owner, name, timed_feed)
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._write(flow)
