@@ -25,12 +25,45 @@ KEY = "sk-ant-api03-" + "k" * 95
 
 
 def test_tape_keeps_every_byte_up_to_its_limit_over_many_chunks() -> None:
-    chunks = [b"%05d|" % i for i in range(3 * Tape.COMPACT + 7)]  # more chunks than one compaction run
+    chunks = [b"%05d|" % i for i in range(3 * Tape.COMPACT // 6 + 7)]  # more than one compaction run
     whole = b"".join(chunks)
     tape = Tape(len(whole))
     for chunk in chunks:
         tape.add(chunk)
     assert tape.buf == whole and not tape.truncated and len(tape) == len(whole)
+
+
+def _keep(tape: Tape, data: bytes) -> None:
+    """What the stream adapter does per chunk: append while it fits, else ``add``."""
+    if len(data) <= tape.room and type(data) is bytes:
+        tape.room -= len(data)
+        tape.parts.append(data)
+    else:
+        tape.add(data)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 100, Tape.COMPACT - 3, Tape.COMPACT * 3 + 11, 10**7])
+def test_tape_appended_to_directly_keeps_the_same_bytes_and_few_parts(limit: int) -> None:
+    chunks = [b"x" * (i % 7) + b"%d|" % i for i in range(40000)]  # 0.2 MB of tiny chunks, some empty-ish
+    chunks[5000] = b"y" * (Tape.COMPACT + 5)  # one larger than ``room`` can ever be
+    whole = b"".join(chunks)
+    tape = Tape(limit)
+    for i, chunk in enumerate(chunks):
+        _keep(tape, chunk)
+        if i == 20000:
+            assert tape.buf == whole[: min(limit, len(b"".join(chunks[:20001])))]  # read halfway, then go on
+    assert tape.buf == whole[:limit] and len(tape) == min(limit, len(whole))
+    assert tape.truncated == (limit < len(whole))
+    assert len(tape.parts) <= 1
+
+
+def test_tape_joins_tiny_chunks_as_it_goes() -> None:
+    tape = Tape(10**7)
+    for i in range(100000):
+        _keep(tape, b"%d," % i)
+    # runs of COMPACT bytes joined, and less than COMPACT bytes of loose chunks (each of 2 bytes or more)
+    assert len(tape.parts) <= len(tape) // Tape.COMPACT + 1 + Tape.COMPACT // 2
+    assert tape.buf == b"".join(b"%d," % i for i in range(100000))
 
 
 def test_tape_cuts_at_its_limit_and_says_so() -> None:

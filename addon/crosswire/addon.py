@@ -117,6 +117,26 @@ class StreamAdapter:
     far) is one branch of ``__call__``; decoding, failures and the end take :meth:`_careful`.
     """
 
+    __slots__ = (
+        "_decoder",
+        "_decoder_error",
+        "_feed",
+        "_lean",
+        "_mark",
+        "_record",
+        "_search",
+        "_tail",
+        "client",
+        "client_format",
+        "converter",
+        "ended",
+        "failed",
+        "first_token_at",
+        "options",
+        "undecoded",
+        "upstream",
+    )
+
     def __init__(
         self,
         converter: StreamConverter | None,
@@ -163,8 +183,17 @@ class StreamAdapter:
 
     def __call__(self, data: bytes) -> bytes | list[bytes]:
         if self._lean and data:
-            try:
-                out = self._through(data)
+            try:  # _through, inline: this is the call per chunk
+                if self._record:  # Tape.add without a call while the chunk fits (see Tape)
+                    tape = self.upstream
+                    if len(data) <= tape.room and type(data) is bytes:
+                        tape.room -= len(data)
+                        tape.parts.append(data)
+                    else:
+                        tape.add(data)
+                out = self._feed(data)
+                if self.first_token_at is None:
+                    self._first_token()
             except Exception as exc:  # any failure becomes an error frame for the client, never a dropped connection
                 out = self._internal_error(exc)
         else:
@@ -174,7 +203,12 @@ class StreamAdapter:
             if search and search in out:
                 out = out.replace(search, self._mark)
             if self._record:
-                self.client.add(out)
+                tape = self.client
+                if len(out) <= tape.room and type(out) is bytes:
+                    tape.room -= len(out)
+                    tape.parts.append(out)
+                else:
+                    tape.add(out)
             return out
         return b"" if self.ended else []
 
@@ -183,9 +217,13 @@ class StreamAdapter:
         if self._record:
             self.upstream.add(plain)
         out: bytes = self._feed(plain)
-        if self.first_token_at is None and (self.converter is None or self.converter.content_started):
-            self.first_token_at = time.time()
+        if self.first_token_at is None:
+            self._first_token()
         return out
+
+    def _first_token(self) -> None:
+        if self.converter is None or self.converter.content_started:
+            self.first_token_at = time.time()
 
     def _careful(self, data: bytes) -> bytes:
         """The rest: the end of the stream, a compressed stream, and anything after a failure."""

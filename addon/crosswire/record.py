@@ -22,48 +22,63 @@ Headers = list[list[str]]
 
 class Tape:
     """A bounded recording of a body, without a copy per chunk: it keeps references to the chunks
-    (bytes objects that exist anyway) and joins them once, when read. Each run of ``COMPACT`` chunks
-    is joined into one, so many tiny chunks cost no more than their bytes. The bytes kept never
-    pass ``limit``; what did not fit is cut off and ``truncated`` says so."""
+    (bytes objects that exist anyway) and joins them once, when read. The bytes kept never pass
+    ``limit``; what did not fit is cut off and ``truncated`` says so.
 
-    __slots__ = ("_joined", "_parts", "limit", "room", "truncated")
+    The stream adapter keeps a chunk with no call at all while it is at most ``room``: it appends
+    to ``parts`` and takes its size off ``room`` itself. Everything else goes through :meth:`add`,
+    which counts what was appended that way, joins those loose chunks into one (``room`` is never
+    more than ``COMPACT``, so many tiny chunks cost no more than their bytes) and sets ``room`` anew.
+    """
 
-    COMPACT = 512
+    __slots__ = ("_given", "_joined", "_kept", "limit", "parts", "room", "truncated")
+
+    COMPACT = 16 * 1024  # at most this many bytes of loose chunks: a bound on their per-object overhead
 
     def __init__(self, limit: int) -> None:
-        self._parts: list[bytes] = []
-        self._joined = 0  # the parts before this index are runs already joined
+        self.parts: list[bytes] = []
         self.limit = limit
-        self.room = limit  # bytes it may still keep
         self.truncated = False
+        self._kept = 0  # bytes kept, but for those appended since ``room`` was last set
+        self._joined = 0  # the parts before this index are already joined runs
+        self.room = self._given = min(limit, self.COMPACT)
 
     def add(self, data: bytes) -> None:
+        self._settle()
         size = len(data)
-        if size > self.room:
+        left = self.limit - self._kept
+        if size > left:
             self.truncated = True
-            size = self.room
-            if size <= 0:
-                return
-            data = data[:size]
+            data, size = data[:left], left
         elif type(data) is not bytes:  # a mutable buffer could change after it was kept
             data = bytes(data)
-        self.room -= size
-        parts = self._parts
-        parts.append(data)
-        if len(parts) - self._joined >= self.COMPACT:
-            parts[self._joined :] = [b"".join(parts[self._joined :])]
-            self._joined += 1
+        if size > 0:
+            self.parts.append(data)
+            self._kept += size
+            self._joined = len(self.parts)  # one chunk that went through here counts as a joined run
+        self.room = self._given = min(self.limit - self._kept, self.COMPACT)
+
+    def _settle(self) -> None:
+        """Count the chunks appended directly since ``room`` was set, and join them into one."""
+        self._kept += self._given - self.room
+        self.room = self._given = 0
+        parts, joined = self.parts, self._joined
+        if len(parts) - joined > 1:
+            parts[joined:] = [b"".join(parts[joined:])]
+        self._joined = len(parts)
 
     def __len__(self) -> int:
-        return self.limit - self.room
+        return self._kept + self._given - self.room
 
     @property
     def buf(self) -> bytes:
         """Everything kept so far, as one bytes object (joined once, and kept joined)."""
-        parts = self._parts
+        self._settle()
+        parts = self.parts
         if len(parts) > 1:
             parts[:] = [b"".join(parts)]
-            self._joined = 1
+        self._joined = len(parts)
+        self.room = self._given = min(self.limit - self._kept, self.COMPACT)
         return parts[0] if parts else b""
 
 
