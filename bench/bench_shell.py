@@ -134,7 +134,7 @@ def expected(kind: str, n: int) -> tuple[str, list[str]]:
     if kind == "text":
         words = bench_stream.WORDS
         return "".join(words[i % len(words)] for i in range(n)), []
-    return "".join(sse_upstream.TOOL_TEXT), ["".join(parts) for parts in sse_upstream.tool_arguments(n)]
+    return "", ["".join(bench_stream.fragments(n // bench_stream.CALLS))] * bench_stream.CALLS
 
 
 def stream(port: int, source: str, target: str, kind: str, n: int, **hdrs: str) -> bytes:

@@ -12,8 +12,8 @@ GIL stay out of the client's and mitmdump's figures. What to send is asked for i
                                   (see `seeded_expected` for what the client must end up with)
                     text:F:N      bench_stream's text stream of N deltas in format F (anthropic,
                                   openai-chat, openai-responses)
-                    tools:F:N     a tool-heavy stream in format F: a short text, then tool calls whose
-                                  N argument fragments make up almost all of the frames
+                    tools:F:N     bench_stream's tool-heavy stream in format F: parallel tool calls
+                                  streamed as N small argument fragments
                     big:F:B       format F's text stream with one text delta of B bytes (a large frame)
     x-bench-batch:  B             bytes per write (a chunk of B bytes or more); 0: one write per frame
     x-bench-pace-us: U            sleep U µs after each write (paced traffic, as live tokens arrive)
@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import GENERATORS, anthropic_text
+from bench_stream import GENERATORS, STREAMS, anthropic_text
 from bench_stream import WORDS as WORDS_TEXT
 
 WORDS = ["alpha", "beta", "gamma", "delta", "café", "naïve", "🌍", "\n", '"q"', "tab\t", "end."]
@@ -80,106 +80,6 @@ def seeded_stream(seed: int, n: int) -> Iterator[bytes]:
     yield _frame("message_stop", {})
 
 
-# --- tool-heavy streams: a short text, then tool calls streamed as many small argument fragments ---
-
-TOOL_TEXT = ["Let", " me", " look", " at", " the", " files."]
-TOOLS = 4  # tool calls per stream; the fragments are spread over them
-FRAGMENT = 7  # characters per argument fragment, about what providers stream
-
-
-def tool_arguments(n: int) -> list[list[str]]:
-    """The argument fragments of each tool call, ``n`` in all: JSON objects cut every few characters."""
-    per_tool = max(1, n // TOOLS)
-    calls = []
-    for t in range(TOOLS):
-        content = " ".join(f'line {i} of file {t}: café naïve 🌍 "q"' for i in range(per_tool))
-        args = orjson.dumps({"path": f"src/module_{t}.py", "content": content}).decode()
-        parts = [args[i : i + FRAGMENT] for i in range(0, len(args), FRAGMENT)]
-        calls.append([*parts[: per_tool - 1], "".join(parts[per_tool - 1 :])])  # exactly per_tool fragments
-    return calls
-
-
-def anthropic_tools(n: int) -> Iterator[bytes]:
-    usage = {"input_tokens": 25, "output_tokens": 1}
-    message = {"id": "msg_BenchTools", "type": "message", "role": "assistant", "model": MODEL, "content": []}
-    yield _frame("message_start", {"message": {**message, "stop_reason": None, "stop_sequence": None, "usage": usage}})
-    yield _frame("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-    for text in TOOL_TEXT:
-        yield _frame("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": text}})
-    yield _frame("content_block_stop", {"index": 0})
-    for t, parts in enumerate(tool_arguments(n), 1):
-        block = {"type": "tool_use", "id": f"toolu_bench_{t}", "name": "write_file", "input": {}}
-        yield _frame("content_block_start", {"index": t, "content_block": block})
-        for part in parts:
-            delta = {"type": "input_json_delta", "partial_json": part}
-            yield _frame("content_block_delta", {"index": t, "delta": delta})
-        yield _frame("content_block_stop", {"index": t})
-    delta = {"stop_reason": "tool_use", "stop_sequence": None}
-    yield _frame("message_delta", {"delta": delta, "usage": {"output_tokens": n}})
-    yield _frame("message_stop", {})
-
-
-def chat_tools(n: int) -> Iterator[bytes]:
-    head = {"id": "chatcmpl-BenchTools", "object": "chat.completion.chunk", "created": 1735689600, "model": "gpt-4o"}
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return b"data: " + orjson.dumps({**head, "choices": [choice]}) + b"\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    for text in TOOL_TEXT:
-        yield chunk({"content": text})
-    for t, parts in enumerate(tool_arguments(n)):
-        function = {"name": "write_file", "arguments": ""}
-        yield chunk({"tool_calls": [{"index": t, "id": f"call_bench_{t}", "type": "function", "function": function}]})
-        for part in parts:
-            yield chunk({"tool_calls": [{"index": t, "function": {"arguments": part}}]})
-    yield chunk({}, "tool_calls")
-    usage = {"prompt_tokens": 25, "completion_tokens": n, "total_tokens": n + 25}
-    yield b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\ndata: [DONE]\n\n"
-
-
-def responses_tools(n: int) -> Iterator[bytes]:
-    response = {"id": "resp_BenchTools", "object": "response", "created_at": 1735689600, "model": "gpt-4o"}
-    yield _frame("response.created", {"response": {**response, "status": "in_progress", "output": []}})
-    text = "".join(TOOL_TEXT)
-    message = {"id": "msg_bench", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
-    yield _frame("response.output_item.added", {"output_index": 0, "item": message})
-    part = {"type": "output_text", "text": "", "annotations": []}
-    where = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}
-    yield _frame("response.content_part.added", {**where, "part": part})
-    for piece in TOOL_TEXT:
-        yield _frame("response.output_text.delta", {**where, "delta": piece})
-    yield _frame("response.output_text.done", {**where, "text": text})
-    yield _frame("response.content_part.done", {**where, "part": {**part, "text": text}})
-    done_message = {**message, "status": "completed", "content": [{**part, "text": text}]}
-    yield _frame("response.output_item.done", {"output_index": 0, "item": done_message})
-    output: list[dict[str, Any]] = [done_message]
-    for t, parts in enumerate(tool_arguments(n), 1):
-        item = {"type": "function_call", "id": f"fc_bench_{t}", "call_id": f"call_bench_{t}", "name": "write_file"}
-        yield _frame(
-            "response.output_item.added",
-            {"output_index": t, "item": {**item, "arguments": "", "status": "in_progress"}},
-        )
-        for piece in parts:
-            yield _frame(
-                "response.function_call_arguments.delta", {"item_id": item["id"], "output_index": t, "delta": piece}
-            )
-        args = "".join(parts)
-        yield _frame(
-            "response.function_call_arguments.done", {"item_id": item["id"], "output_index": t, "arguments": args}
-        )
-        done = {**item, "arguments": args, "status": "completed"}
-        yield _frame("response.output_item.done", {"output_index": t, "item": done})
-        output.append(done)
-    usage = {"input_tokens": 25, "output_tokens": n, "total_tokens": n + 25}
-    completed = {**response, "status": "completed", "output": output, "usage": usage}
-    yield _frame("response.completed", {"response": completed})
-
-
-TOOL_GENERATORS = {"anthropic": anthropic_tools, "openai-chat": chat_tools, "openai-responses": responses_tools}
-
-
 def big_frame(fmt: str, size: int) -> Iterator[bytes]:
     """Format ``fmt``'s text stream of one delta, that delta a frame of about ``size`` bytes."""
     small = orjson.dumps(WORDS_TEXT[0])  # the text of the one delta, as the frame spells it
@@ -197,8 +97,8 @@ def frames_for(spec: str) -> Iterator[bytes]:
         return seeded_stream(int(args[0]), int(args[1]))
     if kind == "text" and args[0] in GENERATORS:
         return GENERATORS[args[0]](int(args[1]))
-    if kind == "tools" and args[0] in TOOL_GENERATORS:
-        return TOOL_GENERATORS[args[0]](int(args[1]))
+    if kind == "tools" and args[0] in STREAMS["tools"]:
+        return STREAMS["tools"][args[0]](int(args[1]))
     if kind == "big" and args[0] in GENERATORS:
         return big_frame(args[0], int(args[1]))
     raise ValueError(f"unknown x-bench-stream {spec!r}")
