@@ -78,19 +78,50 @@ class Upstream:
         self.proc.wait(10)
 
 
-class Mitmdump:
-    """A mitmdump on 127.0.0.1; ``crosswire`` routes the openai-chat endpoint to the upstream."""
+# A key of a real key's length: the redaction search per call costs what it costs in use.
+BENCH_KEYS = {"ANTHROPIC_API_KEY": "sk-ant-api03-" + "b" * 95, "OPENAI_API_KEY": "sk-proj-" + "b" * 156}
 
-    def __init__(self, tmp: Path, upstream_port: int, crosswire: bool, *extra: str) -> None:
+
+def route_config(tmp: Path, routes: list[tuple[str, str, str]]) -> Path:
+    """A routes file of ``(name, match, upstream)``; each forwards the ``x-bench-*`` headers that tell
+    the upstream what to send (a converting route's allow-list drops them otherwise)."""
+    text = "".join(
+        f'[[route]]\nname = "{name}"\nmatch = "{match}"\nupstream = "{upstream}"\nforward_headers = ["x-bench-*"]\n\n'
+        for name, match, upstream in routes
+    )
+    path = tmp / f"routes-{time.monotonic_ns()}.toml"
+    path.write_text(text)
+    return path
+
+
+class Mitmdump:
+    """A mitmdump on 127.0.0.1. ``crosswire``: with crosswire (``entry``: the mitm.py of another copy)
+    and ``routes`` (default: the openai-chat endpoint to the upstream's anthropic one); else plain,
+    streaming every body."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        upstream_port: int,
+        crosswire: bool,
+        *extra: str,
+        routes: list[tuple[str, str, str]] | None = None,
+        entry: Path | None = None,
+    ) -> None:
         args = list(extra)
+        if entry is not None:  # another copy of crosswire (an older version, for before/after figures)
+            args = ["-s", str(entry), *args]
         if crosswire:
-            route = f"{FAKE}/v1/chat/completions -> http://127.0.0.1:{upstream_port}/v1/messages"
-            args += ["--set", f"crosswire_route={route}"]
+            if routes is None:
+                routes = [("bench", f"{FAKE}/v1/chat/completions", f"http://127.0.0.1:{upstream_port}/v1/messages")]
+            args += ["--set", f"crosswire_config={route_config(tmp, routes)}"]
         else:
             args += ["--set", "stream_large_bodies=1"]  # plain mitmdump buffers whole bodies otherwise
-        env = {**os.environ, "ANTHROPIC_API_KEY": "bench-key"}
+        env = {**os.environ, **BENCH_KEYS}
         self.log = tmp / f"mitmdump-{'crosswire' if crosswire else 'plain'}-{time.monotonic_ns()}.log"
-        self._mitm = launch.start(args, crosswire=crosswire, env=env, log=self.log, confdir=tmp / "confdir")
+        self._mitm = launch.start(
+            args, crosswire=crosswire and entry is None, env=env, log=self.log, confdir=tmp / "confdir"
+        )
         self.proc = self._mitm.proc
         self.port = self._mitm.port
 

@@ -10,7 +10,13 @@ GIL stay out of the client's and mitmdump's figures. What to send is asked for i
     x-bench-stream: long:N        bench_stream.anthropic_text(N): N short text deltas
                     seeded:S:N    N text deltas, a tool call and usage, all derived from seed S
                                   (see `seeded_expected` for what the client must end up with)
+                    text:F:N      bench_stream's text stream of N deltas in format F (anthropic,
+                                  openai-chat, openai-responses)
+                    tools:F:N     bench_stream's tool-heavy stream in format F: parallel tool calls
+                                  streamed as N small argument fragments
+                    big:F:B       format F's text stream with one text delta of B bytes (a large frame)
     x-bench-batch:  B             bytes per write (a chunk of B bytes or more); 0: one write per frame
+    x-bench-pace-us: U            sleep U µs after each write (paced traffic, as live tokens arrive)
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import http.server
 import random
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +32,8 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_stream import anthropic_text
+from bench_stream import GENERATORS, STREAMS, anthropic_text
+from bench_stream import WORDS as WORDS_TEXT
 
 WORDS = ["alpha", "beta", "gamma", "delta", "café", "naïve", "🌍", "\n", '"q"', "tab\t", "end."]
 MODEL = "claude-sonnet-4-5"
@@ -72,12 +80,27 @@ def seeded_stream(seed: int, n: int) -> Iterator[bytes]:
     yield _frame("message_stop", {})
 
 
+def big_frame(fmt: str, size: int) -> Iterator[bytes]:
+    """Format ``fmt``'s text stream of one delta, that delta a frame of about ``size`` bytes."""
+    small = orjson.dumps(WORDS_TEXT[0])  # the text of the one delta, as the frame spells it
+    for frame in GENERATORS[fmt](1):
+        if small in frame:
+            frame = frame.replace(small, orjson.dumps("x" * max(0, size - len(frame))), 1)
+        yield frame
+
+
 def frames_for(spec: str) -> Iterator[bytes]:
     kind, *args = spec.split(":")
     if kind == "long":
         return anthropic_text(int(args[0]))
     if kind == "seeded":
         return seeded_stream(int(args[0]), int(args[1]))
+    if kind == "text" and args[0] in GENERATORS:
+        return GENERATORS[args[0]](int(args[1]))
+    if kind == "tools" and args[0] in STREAMS["tools"]:
+        return STREAMS["tools"][args[0]](int(args[1]))
+    if kind == "big" and args[0] in GENERATORS:
+        return big_frame(args[0], int(args[1]))
     raise ValueError(f"unknown x-bench-stream {spec!r}")
 
 
@@ -97,6 +120,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(400, str(exc))
             return
         batch = int(self.headers.get("x-bench-batch", "0"))
+        pace = int(self.headers.get("x-bench-pace-us", "0")) / 1e6
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
@@ -110,6 +134,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if len(buf) >= batch:
                     write(b"%x\r\n%s\r\n" % (len(buf), buf))
                     buf.clear()
+                    if pace:
+                        time.sleep(pace)
             if buf:
                 write(b"%x\r\n%s\r\n" % (len(buf), buf))
             write(b"0\r\n\r\n")

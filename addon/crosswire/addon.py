@@ -27,6 +27,7 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -111,7 +112,30 @@ class StreamAdapter:
     Each output frame leaves in the call that completed its input frame. ``converter`` None passes
     the (decoded) bytes through (identity routes). ``secret``: the route's key, replaced by
     ``mark`` wherever the upstream echoed it.
+
+    What a stream needs is decided once, here: the common case (nothing to decode, no failure so
+    far) is one branch of ``__call__``; decoding, failures and the end take :meth:`_careful`.
     """
+
+    __slots__ = (
+        "_decoder",
+        "_decoder_error",
+        "_feed",
+        "_lean",
+        "_mark",
+        "_record",
+        "_search",
+        "_tail",
+        "client",
+        "client_format",
+        "converter",
+        "ended",
+        "failed",
+        "first_token_at",
+        "options",
+        "undecoded",
+        "upstream",
+    )
 
     def __init__(
         self,
@@ -129,20 +153,28 @@ class StreamAdapter:
         self.upstream = Tape(record_limit)  # decoded, as the converter read it
         self.undecoded = Tape(record_limit)  # raw, from the first chunk that could not be decoded on
         self.client = Tape(record_limit)
+        # No recording (limit 0): the tapes are not called at all, and say from the start that
+        # they kept nothing of the body (a flow saved anyway cannot pass for a complete recording).
+        self._record = record_limit > 0
+        if not self._record:
+            self.upstream.truncated = self.client.truncated = True
         self.ended = False
         self.failed: str | None = None
         self.first_token_at: float | None = None  # when the first content passed (identity: the first bytes)
         self._decoder: Decoder | None = None
         self._decoder_error = ""
-        self._secret = secret.encode()
         self._mark = policy.redacted(label).encode()
         # An identity stream arrives cut anywhere, so a key may straddle two chunks; converted
         # output is whole frames, where one search per call is enough.
         self._tail = policy.StreamRedactor(secret, label) if secret and converter is None else None
+        self._search = secret.encode() if secret and converter is not None else b""
         try:
             self._decoder = Decoder(encoding)
         except ValueError as exc:
             self._decoder_error = str(exc)
+        self._feed: Any = converter.feed if converter is not None else (self._tail.feed if self._tail else bytes)
+        # Nothing to undo and no failure yet: chunks go straight to the converter (or through).
+        self._lean = self._decoder is not None and not self.decodes
 
     @property
     def decodes(self) -> bool:
@@ -150,63 +182,78 @@ class StreamAdapter:
         return self._decoder is None or self._decoder.encoding not in ("", "identity")
 
     def __call__(self, data: bytes) -> bytes | list[bytes]:
-        out = b""
-        try:
-            out = self._convert(data) if self.converter is not None else self._pass(data)
-            if self._secret and self._tail is None and self._secret in out:
-                out = out.replace(self._secret, self._mark)
-        except Exception as exc:  # any failure becomes an error frame for the client, never a dropped connection
-            log.exception("crosswire: internal error in the stream adapter")
-            out = self._fail(f"crosswire internal error while converting the stream: {exc!r}")
-        if not data:
-            self.ended = True
+        if self._lean and data:
+            try:  # _through, inline: this is the call per chunk
+                if self._record:  # Tape.add without a call while the chunk fits (see Tape)
+                    tape = self.upstream
+                    if len(data) <= tape.room and type(data) is bytes:
+                        tape.room -= len(data)
+                        tape.parts.append(data)
+                    else:
+                        tape.add(data)
+                out = self._feed(data)
+                if self.first_token_at is None:
+                    self._first_token()
+            except Exception as exc:  # any failure becomes an error frame for the client, never a dropped connection
+                out = self._internal_error(exc)
+        else:
+            out = self._careful(data)
         if out:
-            self.client.add(out)
+            search = self._search
+            if search and search in out:
+                out = out.replace(search, self._mark)
+            if self._record:
+                tape = self.client
+                if len(out) <= tape.room and type(out) is bytes:
+                    tape.room -= len(out)
+                    tape.parts.append(out)
+                else:
+                    tape.add(out)
             return out
         return b"" if self.ended else []
 
-    def _convert(self, data: bytes) -> bytes:
-        conv = self.converter
-        assert conv is not None
-        if self.failed is not None:  # after a failure that already sent its error frame
-            if data and self.undecoded.buf:  # past a decoding failure: the rest is kept as it came
-                self.undecoded.add(data)
-            return b""
-        if not data:
-            return conv.close()
-        decoder = self._decoder
-        if decoder is None:
-            return self._undecodable(data, self._decoder_error)
-        try:
-            plain = decoder.feed(data)
-        except Exception as exc:
-            return self._undecodable(data, f"({decoder.encoding}) {exc}")
-        self.upstream.add(plain)
-        out = conv.feed(plain)
-        if self.first_token_at is None and conv.content_started:
-            self.first_token_at = time.time()
+    def _through(self, plain: bytes) -> bytes:
+        """Decoded upstream bytes: recorded, converted (or passed through, the key held back)."""
+        if self._record:
+            self.upstream.add(plain)
+        out: bytes = self._feed(plain)
+        if self.first_token_at is None:
+            self._first_token()
         return out
 
-    def _pass(self, data: bytes) -> bytes:
-        """An identity route's stream: decoded if the upstream compressed it, the key redacted."""
-        if self.failed is not None:
-            if data and self.undecoded.buf:
-                self.undecoded.add(data)
-            return b""
-        tail = self._tail
+    def _first_token(self) -> None:
+        if self.converter is None or self.converter.content_started:
+            self.first_token_at = time.time()
+
+    def _careful(self, data: bytes) -> bytes:
+        """The rest: the end of the stream, a compressed stream, and anything after a failure."""
+        try:
+            if self.failed is not None:  # after a failure that already sent its error frame
+                if data and len(self.undecoded):  # past a decoding failure: the rest is kept as it came
+                    self.undecoded.add(data)
+                out = b""
+            elif not data:
+                out = self.converter.close() if self.converter else (self._tail.close() if self._tail else b"")
+            elif self._decoder is None:
+                out = self._undecodable(data, self._decoder_error)
+            else:
+                out = self._decode(data, self._decoder)
+        except Exception as exc:
+            out = self._internal_error(exc)
         if not data:
-            return tail.close() if tail else b""
-        decoder = self._decoder
-        if decoder is None:
-            return self._undecodable(data, self._decoder_error)
+            self.ended = True
+        return out
+
+    def _decode(self, data: bytes, decoder: Decoder) -> bytes:
         try:
             plain = decoder.feed(data)
         except Exception as exc:
             return self._undecodable(data, f"({decoder.encoding}) {exc}")
-        self.upstream.add(plain)
-        if plain and self.first_token_at is None:
-            self.first_token_at = time.time()
-        return tail.feed(plain) if tail else plain
+        return self._through(plain) if plain else b""
+
+    def _internal_error(self, exc: Exception) -> bytes:
+        log.exception("crosswire: internal error in the stream adapter")
+        return self._fail(f"crosswire internal error while converting the stream: {exc!r}")
 
     def _undecodable(self, data: bytes, reason: str) -> bytes:
         self.undecoded.add(data)  # kept as it came, for the recording
@@ -215,6 +262,7 @@ class StreamAdapter:
     def _fail(self, message: str) -> bytes:
         already = self.failed is not None
         self.failed = message
+        self._lean = False
         if already or (self.converter is not None and self.converter.errored):
             return b""
         writer = formats.get(self.client_format).stream_writer(self.options)
@@ -264,6 +312,29 @@ class _Live:
     @property
     def name(self) -> str:
         return self.target.route.name if self.target else "crosswire"
+
+
+def _flows_kept() -> bool:
+    """Whether anything in this mitmproxy could save or show a streamed flow's bodies: true unless it
+    is certain that nothing can, which is a mitmdump with no ``-w``/``hardump``, no ``flow_detail``
+    that prints bodies, and no addon or script other than mitmproxy's own and crosswire's. mitmweb,
+    the console and any other host keep flows in memory."""
+    try:
+        from mitmproxy.tools.dump import DumpMaster
+
+        master = ctx.master
+        options = ctx.options
+        if not isinstance(master, DumpMaster):
+            return True
+        if options.save_stream_file or getattr(options, "hardump", "") or getattr(options, "flow_detail", 0) >= 3:
+            return True
+        if any(not type(a).__module__.startswith(("mitmproxy.", "crosswire.")) for a in master.addons.chain):
+            return True
+        loader = master.addons.get("scriptloader")
+        here = Path(__file__).resolve().parent
+        return any(Path(script.fullpath).resolve().parent != here for script in getattr(loader, "addons", []))
+    except Exception:
+        return True
 
 
 def _include_usage(route: Route, client_body: bytes | None) -> bool:
@@ -862,12 +933,14 @@ class Crosswire:
             options = live.options(route, resp)
             encoding = resp.headers.get("content-encoding", "")
             conv = None if route.identity else StreamConverter(route.upstream_format, route.client_format, options)
+            # The tapes cost a little per chunk: kept only when something can save or show the flow.
+            keep = _flows_kept() or (route.identity and self.summary is not None)  # identity usage is read from it
             adapter = StreamAdapter(
                 conv,
                 encoding,
                 route.client_format,
                 options,
-                self.record_limit,
+                self.record_limit if keep else 0,
                 route.api_key,
                 "$" + route.api_key_env,
             )
@@ -917,8 +990,8 @@ class Crosswire:
             live.warn(adapter.converter.warnings if adapter.converter else [])
             if adapter.failed:
                 live.warnings.append(adapter.failed)
-            resp.raw_content = bytes(adapter.client.buf)
-            return self._upstream_response(live, resp, bytes(adapter.upstream.buf), adapter.upstream.truncated)
+            resp.raw_content = adapter.client.buf
+            return self._upstream_response(live, resp, adapter.upstream.buf, adapter.upstream.truncated)
         upstream_body = resp.get_content(strict=False) or b""
         upstream = self._upstream_response(live, resp, upstream_body, False)
         if live.failed:
@@ -972,9 +1045,9 @@ class Crosswire:
             live.warnings.append(f"flow failed: {message}")
             if flow.response is not None and live.upstream_head is not None:
                 adapter = live.adapter
-                body, truncated = (bytes(adapter.upstream.buf), adapter.upstream.truncated) if adapter else (b"", False)
+                body, truncated = (adapter.upstream.buf, adapter.upstream.truncated) if adapter else (b"", False)
                 if adapter is not None:
-                    flow.response.raw_content = bytes(adapter.client.buf)
+                    flow.response.raw_content = adapter.client.buf
                 upstream = self._upstream_response(live, flow.response, body, truncated)
             log.warning(
                 "crosswire: %s: %s %s failed: %s",
@@ -1008,7 +1081,7 @@ class Crosswire:
             resp.http_version,
             _pairs(resp.headers),
         )
-        undecoded = bytes(live.adapter.undecoded.buf) if live.adapter else b""
+        undecoded = live.adapter.undecoded.buf if live.adapter else b""
         return record.response_view(self.redactor, status, reason, version, headers, body, truncated, undecoded)
 
     def _finish(self, flow: http.HTTPFlow, live: _Live, upstream: dict[str, Any] | None, streamed: bool) -> None:

@@ -52,15 +52,13 @@ class StreamConverter:
         reader = self._reader
         if reader.done:
             return b""
-        event = reader.event
         decoder = self._decoder
         try:
             pairs = decoder.feed_pairs(chunk)
             if decoder.keepalive_at:
                 self._feed_keeping_alive(pairs)
             else:
-                for name, data in pairs:
-                    event(name, data)
+                reader.events(pairs)  # the whole chunk at once: where the readers' fast paths run
         except SSEFrameTooLarge as exc:
             reader.fail("api_error", f"upstream stream rejected: {exc}")
         except Exception as exc:  # a bug must not break the client's connection
@@ -77,8 +75,7 @@ class StreamConverter:
         self._decoder.keepalive_at = []
         start = 0
         for position in [*at, None]:
-            for name, data in pairs[start:position]:
-                reader.event(name, data)
+            reader.events(pairs[start:position])
             if position is not None and not reader.done:
                 self._writer.ping()
             start = position or 0

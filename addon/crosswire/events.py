@@ -131,6 +131,23 @@ class StreamSink:
     def thinking(self, index: int, text: str) -> None:
         pass
 
+    # The same three fragments as their JSON string literals: a run of consecutive fragments of
+    # block ``index``, each orjson's encoding of the fragment (quotes included, never ``""``). A
+    # reader's whole-frame fast path hands on the literals of the frames it recognised (formats/base.py);
+    # a writer that copies them into its own frames overrides these, every other sink gets the
+    # decoded fragments one by one.
+    def text_literals(self, index: int, literals: list[str]) -> None:
+        for text in _decoded(literals):
+            self.text(index, text)
+
+    def tool_input_literals(self, index: int, literals: list[str]) -> None:
+        for fragment in _decoded(literals):
+            self.tool_input(index, fragment)
+
+    def thinking_literals(self, index: int, literals: list[str]) -> None:
+        for text in _decoded(literals):
+            self.thinking(index, text)
+
     def signature(self, index: int, signature: str) -> None:
         pass
 
@@ -160,6 +177,10 @@ class StreamSink:
 
     def end(self) -> None:
         """The message is complete."""
+
+
+def _decoded(literals: list[str]) -> list[str]:
+    return orjson.loads("[" + ",".join(literals) + "]")  # type: ignore[no-any-return]
 
 
 class EventLog(StreamSink):

@@ -21,21 +21,65 @@ Headers = list[list[str]]
 
 
 class Tape:
-    """A bounded recording of a body."""
+    """A bounded recording of a body, without a copy per chunk: it keeps references to the chunks
+    (bytes objects that exist anyway) and joins them once, when read. The bytes kept never pass
+    ``limit``; what did not fit is cut off and ``truncated`` says so.
 
-    __slots__ = ("buf", "limit", "truncated")
+    The stream adapter keeps a chunk with no call at all while it is at most ``room``: it appends
+    to ``parts`` and takes its size off ``room`` itself. Everything else goes through :meth:`add`,
+    which counts what was appended that way, joins those loose chunks into one (``room`` is never
+    more than ``COMPACT``, so many tiny chunks cost no more than their bytes) and sets ``room`` anew.
+    """
+
+    __slots__ = ("_given", "_joined", "_kept", "limit", "parts", "room", "truncated")
+
+    COMPACT = 16 * 1024  # at most this many bytes of loose chunks: a bound on their per-object overhead
 
     def __init__(self, limit: int) -> None:
-        self.buf = bytearray()
+        self.parts: list[bytes] = []
         self.limit = limit
         self.truncated = False
+        self._kept = 0  # bytes kept, but for those appended since ``room`` was last set
+        self._joined = 0  # the parts before this index are already joined runs
+        self.room = self._given = min(limit, self.COMPACT)
 
     def add(self, data: bytes) -> None:
-        room = self.limit - len(self.buf)
-        if len(data) > room:
+        self._settle()
+        size = len(data)
+        left = self.limit - self._kept
+        if size > left:
             self.truncated = True
-            data = data[: max(room, 0)]
-        self.buf += data
+            data, size = data[:left], left
+        elif type(data) is not bytes:  # a mutable buffer could change after it was kept
+            data = bytes(data)
+        if size > 0:
+            self.parts.append(data)
+            self._kept += size
+            self._joined = len(self.parts)  # one chunk that went through here counts as a joined run
+        self.room = self._given = min(self.limit - self._kept, self.COMPACT)
+
+    def _settle(self) -> None:
+        """Count the chunks appended directly since ``room`` was set, and join them into one."""
+        self._kept += self._given - self.room
+        self.room = self._given = 0
+        parts, joined = self.parts, self._joined
+        if len(parts) - joined > 1:
+            parts[joined:] = [b"".join(parts[joined:])]
+        self._joined = len(parts)
+
+    def __len__(self) -> int:
+        return self._kept + self._given - self.room
+
+    @property
+    def buf(self) -> bytes:
+        """Everything kept so far, as one bytes object (joined once, and kept joined)."""
+        self._settle()
+        parts = self.parts
+        if len(parts) > 1:
+            parts[:] = [b"".join(parts)]
+        self._joined = len(parts)
+        self.room = self._given = min(self.limit - self._kept, self.COMPACT)
+        return parts[0] if parts else b""
 
 
 def _headers(headers: Iterable[tuple[str, str]], redactor: Redactor) -> Headers:

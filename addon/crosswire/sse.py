@@ -108,39 +108,52 @@ class SSEDecoder:
         self._comment = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        # The fast path: a chunk that is exactly one frame of the common shape, with LF line ends
-        # and nothing held back, as providers flush them. It costs about half the general path.
-        if self._slow or 13 in chunk:  # 13 is CR; testing an int is a plain memchr
-            text = self._complete(chunk)
-            return self._events(text) if text else []
-        try:
-            one = _one_frame(chunk.decode())  # strict decoding is faster; bad UTF-8 takes the slow path
-        except UnicodeDecodeError:
-            one = None
-        if one and len(chunk) <= self.max_frame:
+        text = self._text(chunk)
+        if not text:
+            return []
+        one = _one_frame(text)  # a chunk that is one frame of the common shape, as providers flush them
+        if one:
             event, data = one.groups()
             return [ServerSentEvent(data, event or "message", self._last_id)]
-        text = self._complete(chunk)
-        return self._events(text) if text else []
+        return self._events(text)
 
     def feed_pairs(self, chunk: bytes) -> list[tuple[str, str]]:
         """Like :meth:`feed`, but only ``(event type, data)`` of each event: all a converter reads,
         without building an object per event (the converters' hot path)."""
-        if self._slow or 13 in chunk:
-            text = self._complete(chunk)
-            return self._pairs(text) if text else []
-        try:
-            one = _one_frame(chunk.decode())
-        except UnicodeDecodeError:
-            one = None
-        if one and len(chunk) <= self.max_frame:
+        text = self._text(chunk)
+        if not text:
+            return []
+        one = _one_frame(text)
+        if one:
             event, data = one.groups()
             return [(event or "message", data)]
-        text = self._complete(chunk)
-        return self._pairs(text) if text else []
+        return self._pairs(text)
+
+    def _text(self, chunk: bytes) -> str:
+        """The complete frames ``chunk`` finishes, as text; the rest is held back.
+
+        The bytes-level path: with nothing held back and LF line ends (as providers send them), a
+        chunk of any number of frames is cut at its last blank line and decoded in place (strict
+        UTF-8 is faster; bad UTF-8 takes the general path), and only the incomplete rest is copied
+        to be held back. A chunk over ``max_frame`` takes the general path, which checks frame sizes.
+        """
+        if self._slow or 13 in chunk or len(chunk) > self.max_frame:  # 13 is CR; testing an int is a plain memchr
+            return self._complete(chunk)
+        cut = chunk.rfind(b"\n\n") + 2
+        if cut < 2:
+            return self._complete(chunk)
+        try:
+            text = chunk.decode() if cut == len(chunk) else str(memoryview(chunk)[:cut], "utf-8")
+        except UnicodeDecodeError:
+            return self._complete(chunk)
+        if cut < len(chunk):
+            self._buf += memoryview(chunk)[cut:]
+            self._scan_from = len(self._buf) - 1
+            self._slow = True
+        return text
 
     def _complete(self, chunk: bytes) -> str:
-        """The complete frames ``chunk`` finishes, as text; the rest is held back."""
+        """The general path of :meth:`_text`: any chunk, held-back bytes, CR line ends, the BOM."""
         if self._prologue or 13 in chunk:
             chunk = self._prepare(chunk)
         complete = self._cut(chunk)
@@ -229,8 +242,12 @@ class SSEDecoder:
         cut = buf.rfind(b"\n\n", self._scan_from) + 2
         complete: bytes | bytearray = b""
         if cut > 1:
-            complete = buf[:cut]
-            del buf[:cut]  # a bytearray drops its head in O(1)
+            if cut == len(buf):  # the chunk ended a frame: hand over the buffer itself, no copy of a large frame
+                complete = buf
+                self._buf = buf = bytearray()
+            else:
+                complete = buf[:cut]
+                del buf[:cut]  # a bytearray drops its head in O(1)
             if cut > self.max_frame:  # only then can a complete frame be too large
                 complete = self._limit(complete)
         size = len(buf)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -10,7 +12,7 @@ from orjson import JSONDecodeError
 from ..events import Citation, Native, SearchResult, StreamSink, Usage
 from ..options import Options
 from . import base
-from .base import Warn, extra_fields, log, merge_native, native_fields
+from .base import NO_FRAME, Warn, extra_fields, log, merge_native, native_fields
 
 NAME = "anthropic"
 
@@ -178,6 +180,22 @@ def message_native(fields: dict[str, Any], usage: Any, where: str) -> Native | N
     return native_fields(NAME, fields, where)
 
 
+# The fragment delta each block kind streams, for the whole-frame fast path: (delta type, its key,
+# the sink method that takes the literal).
+FRAGMENT_FRAMES = {
+    "text": ("text_delta", "text", "text_literals"),
+    "thinking": ("thinking_delta", "thinking", "thinking_literals"),
+    "tool_use": ("input_json_delta", "partial_json", "tool_input_literals"),
+    "web_search": ("input_json_delta", "partial_json", "tool_input_literals"),
+}
+# A fragment delta as anthropic sends it: its index and delta type (group 1, compared with the open
+# block's), its literal (group 2), the padding anthropic puts before the last brace.
+_delta_frame = re.compile(
+    r'\{"type":"content_block_delta",("index":[0-9]+,"delta":\{"type":"[a-z_]+","[a-z_]+":)'
+    rf"({base.NONEMPTY_LITERAL})\}} *\}}"
+).fullmatch
+
+
 class AnthropicStreamReader(base.StreamReader):
     def __init__(self, sink: StreamSink, warn: Warn) -> None:
         super().__init__(sink, warn)
@@ -186,6 +204,27 @@ class AnthropicStreamReader(base.StreamReader):
         self._text = sink.text  # bound once: called once per token
 
     def event(self, name: str, raw: str) -> None:
+        self.events(((name, raw),))
+
+    def events(self, pairs: Iterable[tuple[str, str]]) -> None:
+        # The whole-frame fast path (base.py): the open block's fragment delta (_DELTA_FRAME) with
+        # the index and delta type the block started with.
+        ids = NO_FRAME if self.done else self._frame_head
+        run: list[str] = []
+        for name, raw in pairs:
+            frame = _delta_frame(raw)
+            if frame is not None and frame[1] == ids:
+                run.append(frame[2])
+                continue
+            if run:
+                self._frame_emit(self._frame_index, run)
+                run = []
+            self.careful(name, raw)
+            ids = NO_FRAME if self.done else self._frame_head
+        if run:
+            self._frame_emit(self._frame_index, run)
+
+    def careful(self, name: str, raw: str) -> None:
         if self.done:
             return
         try:
@@ -330,7 +369,13 @@ class AnthropicStreamReader(base.StreamReader):
             return
         # Anthropic closes every block, but a stream cut short by max_tokens may leave the last one
         # open: the next block, message_delta or message_stop closes it for the writers.
-        self._index[data.get("index")] = index
+        source = data.get("index")
+        self._index[source] = index
+        fragment = FRAGMENT_FRAMES.get(kind)
+        if fragment is not None and source.__class__ is int and source not in self._native:
+            dtype, key, method = fragment
+            ids = f'"index":{source},"delta":{{"type":"{dtype}","{key}":'
+            self._expect_frames(ids, getattr(sink, method), index)
 
     def truncated_message(self) -> str:
         return "upstream stream ended before message_stop: the answer is incomplete"
@@ -427,18 +472,35 @@ class AnthropicStreamWriter(base.StreamWriter):
     def _delta(self, head: bytes, value: str) -> None:
         self.out.append(_DELTA % self._out + head + orjson.dumps(value) + b"}}\n\n")
 
-    def text(self, index: int, text: str) -> None:
-        # The hot path: the frame prefix is built once per block.
+    def _text_frame(self, index: int) -> bytes:
+        """The text_delta frame up to the text, built once per block (the hot path)."""
         if index != self._text_index:
             self._text_index = index
             self._text_prefix = _DELTA % self._out + b'{"type":"text_delta","text":'
-        self.out.append(self._text_prefix + orjson.dumps(text) + b"}}\n\n")
+        return self._text_prefix
+
+    def text(self, index: int, text: str) -> None:
+        self.out.append(self._text_frame(index) + orjson.dumps(text) + b"}}\n\n")
+
+    def text_literals(self, index: int, literals: list[str]) -> None:
+        self._frames(self._text_frame(index), literals)
+
+    def _frames(self, head: bytes, literals: list[str]) -> None:
+        """One delta frame per literal: ``head`` + literal + the frame's end, joined at once."""
+        prefix = head.decode()
+        self.out.append((prefix + ("}}\n\n" + prefix).join(literals) + "}}\n\n").encode())
 
     def tool_input(self, index: int, fragment: str) -> None:
         self._delta(b'{"type":"input_json_delta","partial_json":', fragment)
 
+    def tool_input_literals(self, index: int, literals: list[str]) -> None:
+        self._frames(_DELTA % self._out + b'{"type":"input_json_delta","partial_json":', literals)
+
     def thinking(self, index: int, text: str) -> None:
         self._delta(b'{"type":"thinking_delta","thinking":', text)
+
+    def thinking_literals(self, index: int, literals: list[str]) -> None:
+        self._frames(_DELTA % self._out + b'{"type":"thinking_delta","thinking":', literals)
 
     def signature(self, index: int, signature: str) -> None:
         self._delta(b'{"type":"signature_delta","signature":', signature)

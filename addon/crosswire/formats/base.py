@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -110,6 +111,58 @@ def merge_native(out: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- the whole-frame fast path ----------------------------------------------------------------
+#
+# Almost every frame of a stream is one fragment (a text, thinking or tool-argument delta) of the
+# open block, in the same bytes as the frame before it but for the fragment. A reader that opts in
+# expects such a frame while a block is open: it recognises it by its text (the format's delta
+# frame with the ids the block started with, and the few fields it may carry that the careful path
+# ignores), checks that the fragment's JSON string literal is exactly what orjson would write for
+# its value (:func:`copyable`, or :data:`NONEMPTY_LITERAL` in a pattern), and hands the literals of
+# a run of such frames on at once without parsing them (``StreamSink.text_literals`` and the like;
+# the converter gives a reader all the frames of a chunk in one call, ``events``). A writer that
+# opts in copies them into its own frame template. Anything else (another key, another index,
+# whitespace, an escape orjson writes differently, a state change) takes the careful path, which
+# stays the default: a format that opts into nothing (its reader expects no frame, its writer keeps
+# the sink's decoding defaults) is correct unchanged. tests/test_stream_fastframes.py proves that
+# both paths write the same bytes.
+
+# Never the start of a data line (a line holds no LF): the prefix while no fragment frame is expected.
+NO_FRAME = "\n"
+
+# A JSON string literal as orjson writes one: UTF-8 characters as they are, except the quote, the
+# backslash and the control characters, which it escapes as \" \\ \b \f \n \r \t or \u00XX (lower
+# case). Nothing else (\/, \u00e9, an escaped surrogate pair) would come out of a decode and
+# re-encode the same. No surrogate code point either: one cannot be encoded as UTF-8.
+ORJSON_LITERAL = (
+    r'"[^"\\\x00-\x1f\ud800-\udfff]*'
+    r'(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))[^"\\\x00-\x1f\ud800-\udfff]*)*"'
+)
+_orjson_literal = re.compile(ORJSON_LITERAL).fullmatch
+# The same, but never the empty string (fast paths pass no empty fragment on).
+NONEMPTY_LITERAL = '"(?!")' + ORJSON_LITERAL[1:]
+
+
+def copyable(literal: str) -> bool:
+    """Whether ``literal`` (a JSON string literal, quotes included) is exactly what ``orjson.dumps``
+    writes for the string it stands for, so that copying it equals decoding and re-encoding it."""
+    if "\\" not in literal and literal.count('"') == 2 and literal.isprintable():  # the common case
+        return literal[0] == '"' == literal[-1]
+    inner = literal[1:-1]
+    if "\\" in inner:  # the escapes of the common text and argument fragments, then the regex
+        inner = inner.replace("\\\\", "").replace('\\"', "").replace("\\n", "")
+        if "\\" in inner:
+            return _orjson_literal(literal) is not None
+    if '"' not in inner and inner.isprintable():
+        return literal[0] == '"' == literal[-1] and len(literal) > 1
+    return _orjson_literal(literal) is not None
+
+
+def plain_string(value: str) -> bool:
+    """Whether ``value`` is the whole content of a JSON string literal with nothing escaped in it."""
+    return '"' not in value and "\\" not in value and value.isprintable()
+
+
 class StreamReader:
     """Turns one format's SSE events into canonical events on ``sink``."""
 
@@ -121,16 +174,38 @@ class StreamReader:
         self._open = -1  # canonical index of the open block, -1 when none
         self._open_kind = ""
         self.blocks = 0  # content blocks started so far (public: the addon times the first content by it)
+        # The fragment frame expected next (see "the whole-frame fast path"): its text up to the
+        # literal's opening quote, and where the fragments go. Reset whenever a block opens or closes.
+        self._frame_head = NO_FRAME
+        self._frame_emit: Callable[[int, list[str]], None] = sink.text_literals
+        self._frame_index = -1
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
         raise NotImplementedError
+
+    def events(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """The events of a chunk, in order. A reader with a fast path overrides it (and ``event``,
+        to go through it, and ``careful``, the reading of one event without it)."""
+        event = self.event
+        for name, data in pairs:
+            event(name, data)
+
+    def careful(self, name: str, data: str) -> None:
+        """One event, read without the whole-frame fast path (tests compare the two)."""
+        self.event(name, data)
+
+    def _expect_frames(self, head: str, emit: Callable[[int, list[str]], None], index: int) -> None:
+        """From now until the open block changes, frames starting with ``head`` (up to and with the
+        opening quote of the fragment's literal) may be fragments of block ``index`` for ``emit``."""
+        self._frame_head, self._frame_emit, self._frame_index = head, emit, index
 
     def _start_block(
         self, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
     ) -> int:
         """Close the open block and open the next one; its canonical index."""
         self._close_block()
+        self._frame_head = NO_FRAME
         index = self._open = self.blocks
         self.blocks += 1
         self._open_kind = kind
@@ -139,6 +214,7 @@ class StreamReader:
 
     def _close_block(self) -> None:
         if self._open >= 0:
+            self._frame_head = NO_FRAME
             self.sink.block_stop(self._open)
             self._open = -1
             self._open_kind = ""

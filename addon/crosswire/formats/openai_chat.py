@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ from .. import errors, thinking_xml
 from ..events import Citation, Native, StreamSink, Usage
 from ..options import Options
 from . import base
-from .base import Warn, extra_fields, log, merge_native, native_fields
+from .base import NO_FRAME, Warn, copyable, extra_fields, log, merge_native, native_fields
 from .openai_common import error_object, read_input, usage_extras, write_input
 
 NAME = "openai-chat"
@@ -95,8 +96,37 @@ class OpenAIChatStreamReader(base.StreamReader):
         self._tools: dict[object, int] = {}  # openai tool_call index -> canonical block index
         self._stop: str | None = None
         self._refused = False
+        self._chunk_head = ""  # the first chunk's fields before its choices, when the fast path can use them
+        self._frame_end = ""  # what follows the fragment's literal in the expected frame
 
     def event(self, name: str, raw: str) -> None:
+        self.events(((name, raw),))
+
+    def events(self, pairs: Iterable[tuple[str, str]]) -> None:
+        # The whole-frame fast path (base.py): the stream's own chunk head (learnt from its first
+        # chunk), `"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]`
+        # (or the reasoning or the open tool call's arguments) and one of the chunk endings OpenAI sends.
+        head = NO_FRAME if self.done else self._frame_head
+        at, mark = len(head) - 1, self._frame_end
+        run: list[str] = []
+        for name, raw in pairs:
+            if raw.startswith(head):
+                end = raw.rfind(mark)
+                if end > at + 1 and _plain_ending(raw[end + len(mark) :]):
+                    literal = raw[at : end + 1]
+                    if copyable(literal):
+                        run.append(literal)
+                        continue
+            if run:
+                self._frame_emit(self._frame_index, run)
+                run = []
+            self.careful(name, raw)
+            head = NO_FRAME if self.done else self._frame_head
+            at, mark = len(head) - 1, self._frame_end
+        if run:
+            self._frame_emit(self._frame_index, run)
+
+    def careful(self, name: str, raw: str) -> None:
         if self.done:
             return
         if raw == "[DONE]" or raw.strip() == "[DONE]":
@@ -111,6 +141,7 @@ class OpenAIChatStreamReader(base.StreamReader):
             return
         if not self._started:
             self._start(data)
+            self._chunk_head = _chunk_head(raw)
         choices = data.get("choices")
         if choices:
             for choice in choices:
@@ -132,6 +163,7 @@ class OpenAIChatStreamReader(base.StreamReader):
                         self._delta(delta)
                         if logprobs and self._open_kind == "text":
                             self._open_kind = TEXT_WITH_LOGPROBS
+                            self._frame_head = base.NO_FRAME  # its chunks carry logprobs: the careful path
                 finish = choice.get("finish_reason")
                 if finish:
                     self._finished(str(finish))
@@ -212,6 +244,12 @@ class OpenAIChatStreamReader(base.StreamReader):
             call_id = call.get("id") or f"call_{position}"
             index = self._start_block("tool_use", id=str(call_id), name=str(function.get("name") or ""))
             self._tools[position] = index
+            if self._chunk_head and position.__class__ is int:
+                self._expect(
+                    f'{{"tool_calls":[{{"index":{position},"function":{{"arguments":"',
+                    '"}}]}' + _CHOICE_END,
+                    self.sink.tool_input_literals,
+                )
         elif index != self._open:
             self.warn("openai-chat stream resumed an earlier tool call after a later one began: fragment dropped")
             return
@@ -223,7 +261,19 @@ class OpenAIChatStreamReader(base.StreamReader):
         """The index of the open block of ``kind``, opening one (and closing the last) if needed."""
         if self._open_kind == kind or (kind == "text" and self._open_kind == TEXT_WITH_LOGPROBS):
             return self._open
-        return self._start_block(kind)
+        index = self._start_block(kind)
+        if self._chunk_head and kind in ("text", "thinking"):
+            if kind == "text":
+                self._expect('{"content":"', '"}' + _CHOICE_END, self.sink.text_literals)
+            else:
+                self._expect('{"reasoning_content":"', '"}' + _CHOICE_END, self.sink.thinking_literals)
+        return index
+
+    def _expect(self, delta_head: str, end: str, emit: Callable[[int, list[str]], None]) -> None:
+        """Fragment frames of the block just opened: this stream's chunk head, the choice whose
+        delta starts with ``delta_head`` and ends with ``end`` (base.py, the whole-frame fast path)."""
+        self._frame_end = end
+        self._expect_frames(self._chunk_head + '"choices":[{"index":0,"delta":' + delta_head, emit, self._open)
 
     def _finish(self) -> None:
         if not self._started:
@@ -246,7 +296,40 @@ class OpenAIChatStreamReader(base.StreamReader):
         return "upstream stream ended before a finish_reason: the answer is incomplete"
 
 
-_CONTENT_END = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+def _chunk_head(raw: str) -> str:
+    """The first chunk's text before its choices (`{"id":…,"model":…,`) when every later chunk
+    starting with it can take the fast path: these fields are read from the first chunk only, so
+    they must hold nothing the careful path reads in a later one (an error, a usage). "" when not."""
+    at = raw.find('"choices":[')
+    if at < 1 or raw[at - 1] not in "{,":
+        return ""
+    head = raw[:at]
+    try:
+        fields = orjson.loads(head + '"choices":[]}')
+    except orjson.JSONDecodeError:
+        return ""
+    if fields.__class__ is not dict or fields.get("error") or fields.get("usage"):
+        return ""
+    return head
+
+
+# What follows a fast frame's delta up to the end of its choices (base.py).
+_CHOICE_END = ',"logprobs":null,"finish_reason":null}]'
+# What may follow a fast frame's choices: nothing, OpenAI's null usage, its obfuscation padding.
+_USAGE_NULL = ',"usage":null'
+_OBFUSCATION = ',"obfuscation":"'
+
+
+def _plain_ending(ending: str) -> bool:
+    """Whether ``ending`` closes the chunk after its choices with nothing the careful path reads."""
+    if ending == "}" or ending == _USAGE_NULL + "}":
+        return True
+    ending = ending.removeprefix(_USAGE_NULL)
+    return ending.startswith(_OBFUSCATION) and ending[-2:] == '"}' and base.plain_string(ending[len(_OBFUSCATION) : -2])
+
+
+_NULL_END = b',"logprobs":null,"finish_reason":null}]}\n\n'  # a chunk's end after its delta
+_CONTENT_END = b"}" + _NULL_END
 _NO_LOGPROBS = object()  # the source sent none: chunks are written without looking
 HOSTED_SEARCH_DROPPED = (
     "hosted web search calls and their results have no equivalent in openai-chat: dropped (the answer's text is kept)"
@@ -266,6 +349,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._refusals: set[int] = set()  # indexes of refusal blocks (written as delta.refusal)
         self._tool_index: dict[int, int] = {}
         self._tool_has_args: dict[int, bool] = {}
+        self._tool_args: dict[int, bytes] = {}  # its arguments delta up to the fragment
         self._finish_sent = False
         self._thinking: list[str] = []  # xml mode: held until the signature arrives
         self._signature: list[str] = []
@@ -309,9 +393,9 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         tail = b',"logprobs":' + orjson.dumps(logprobs) + b',"finish_reason":' + finish + b"}]}\n\n"
         self.out.append(self._prefix + delta + tail)
 
-    def _text_with_logprobs(self, index: int, text: str) -> None:
+    def _text_with_logprobs(self, index: int, literal: bytes) -> None:
         key = b'{"refusal":' if index in self._refusals else b'{"content":'
-        self._chunk(key + orjson.dumps(text) + b"}")
+        self._chunk(key + literal + b"}")
 
     def block_start(
         self, index: int, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
@@ -326,6 +410,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         elif kind == "tool_use":
             position = self._tool_index[index] = len(self._tool_index)
             self._tool_has_args[index] = False
+            self._tool_args[index] = b'{"tool_calls":[{"index":%d,"function":{"arguments":' % position
             call = {"index": position, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}
             self._chunk(b'{"tool_calls":[' + orjson.dumps(call) + b"]}")
         elif kind == "redacted_thinking":
@@ -341,34 +426,72 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         self._chunk(b'{"content":' + orjson.dumps(text) + b"}")
 
     def text(self, index: int, text: str) -> None:
-        if index in self._refusals:
-            self._chunk(b'{"refusal":' + orjson.dumps(text) + b"}")
-        elif self._content_prefix:  # the hot path: one concatenation per token
-            self.out.append(self._content_prefix + orjson.dumps(text) + _CONTENT_END)
+        self._text(index, orjson.dumps(text))
+
+    def text_literals(self, index: int, literals: list[str]) -> None:
+        if self._content_prefix and self._logprobs is _NO_LOGPROBS and index not in self._refusals:
+            self._chunks(self._content_prefix, literals, _CONTENT_END)
         else:
-            self._content(text)
+            for literal in literals:
+                self._text(index, literal.encode())
+
+    def _chunks(self, head: bytes, literals: list[str], end: bytes) -> None:
+        """One chunk per literal: ``head`` + literal + ``end``, joined at once."""
+        prefix, suffix = head.decode(), end.decode()
+        self.out.append((prefix + (suffix + prefix).join(literals) + suffix).encode())
+
+    def _text(self, index: int, literal: bytes) -> None:
+        if index in self._refusals:
+            self._chunk(b'{"refusal":' + literal + b"}")
+        elif self._content_prefix:  # the hot path: one concatenation per token
+            self.out.append(self._content_prefix + literal + _CONTENT_END)
+        else:
+            self._chunk(b'{"content":' + literal + b"}")
 
     def thinking(self, index: int, text: str) -> None:
+        if self.options.thinking == "xml":
+            self._thinking.append(text)
+        elif text:
+            self._thinking_text(orjson.dumps(text))
+
+    def thinking_literals(self, index: int, literals: list[str]) -> None:
+        if self.options.thinking == "reasoning_content" and self._logprobs is _NO_LOGPROBS and self._prefix:
+            self._chunks(self._prefix + self._reasoning_key, literals, b"}" + _NULL_END)
+        else:
+            for literal in literals:
+                self._thinking_text(literal.encode())
+
+    def _thinking_text(self, literal: bytes) -> None:
         mode = self.options.thinking
         if mode == "reasoning_content":
-            if text:
-                self._chunk(self._reasoning_key + orjson.dumps(text) + b"}")
+            if literal != b'""':
+                self._chunk(self._reasoning_key + literal + b"}")
         elif mode == "xml":
-            self._thinking.append(text)
+            self._thinking.append(orjson.loads(literal))
 
     def signature(self, index: int, signature: str) -> None:
         if self.options.thinking == "xml":
             self._signature.append(signature)
 
     def tool_input(self, index: int, fragment: str) -> None:
-        if not fragment or index not in self._tool_index:  # a web search's input: dropped
+        if fragment:
+            self._tool_fragment(index, orjson.dumps(fragment))
+
+    def tool_input_literals(self, index: int, literals: list[str]) -> None:
+        if index not in self._tool_index:  # a web search's input: dropped
+            return
+        if self._logprobs is _NO_LOGPROBS and self._prefix:
+            self._tool_has_args[index] = True
+            self._chunks(self._prefix + self._tool_args[index], literals, b"}}]}" + _NULL_END)
+        else:
+            for literal in literals:
+                self._tool_fragment(index, literal.encode())
+
+    def _tool_fragment(self, index: int, literal: bytes) -> None:
+        if index not in self._tool_index or literal == b'""':  # a web search's input: dropped
             return
         self._tool_has_args[index] = True
-        self._chunk(
-            b'{"tool_calls":[{"index":%d,"function":{"arguments":' % self._tool_index[index]
-            + orjson.dumps(fragment)
-            + b"}}]}"
-        )
+        self._chunk(self._tool_args[index] + literal + b"}}]}")
 
     def block_stop(self, index: int) -> None:
         kind = self._kinds.get(index)
@@ -391,7 +514,7 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         elif "logprobs" in own:
             if self._logprobs is _NO_LOGPROBS:  # the first: from now on every chunk is written the careful way
                 self._chunk = self._chunk_with_logprobs  # type: ignore[method-assign]
-                self.text = self._text_with_logprobs  # type: ignore[method-assign]
+                self._text = self._text_with_logprobs  # type: ignore[method-assign]
             self._logprobs = own["logprobs"]
         elif "reasoning_key" in own:
             self._reasoning_key = b"{" + orjson.dumps(str(own["reasoning_key"])) + b":"

@@ -1,0 +1,427 @@
+"""The whole-frame fast path (formats/base.py) must change nothing but the speed.
+
+Every stream runs twice through every pair: once as it runs live, once with every event sent
+straight to the reader's ``careful`` method (no fast path, so no literal reaches a writer). The
+output bytes, the warnings, the usage and the canonical events must be the same. The streams are
+the conformance corpus, the test fixtures, and seeded generated streams in each provider's shapes
+with nasty fragments (escapes, U+2028, astral characters, empty and huge ones) and the variations
+the fast path must hand to the careful one (other key orders, escapes orjson writes differently,
+extra fields, unknown blocks, truncation). ``copyable`` itself is checked against orjson.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import wire_files
+from crosswire import formats
+from crosswire.convert import StreamConverter
+from crosswire.events import EventLog, StreamSink
+from crosswire.formats.base import StreamReader, copyable
+from crosswire.sse import SSEDecoder
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+NAMES = formats.FORMATS.names
+PAIRS = [(s, t) for s in NAMES for t in NAMES]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def source_format(name: str) -> str:
+    if name.startswith("anthropic"):
+        return "anthropic"
+    return "openai-chat" if "_chat_" in name else "openai-responses"
+
+
+class Counted:
+    """Counts the events a reader hands to its careful path."""
+
+    def __init__(self, careful: Callable[[str, str], None]) -> None:
+        self.careful, self.calls = careful, 0
+
+    def __call__(self, name: str, data: str) -> None:
+        self.calls += 1
+        self.careful(name, data)
+
+
+def convert(source: str, target: str, pieces: list[bytes], fast: bool) -> tuple[bytes, StreamConverter, int]:
+    """The converted bytes, the converter, and how many events took the careful path."""
+    conv = StreamConverter(source, target, created=1700000000)
+    reader = conv._reader
+    counted = Counted(reader.careful)
+    if fast:
+        reader.careful = counted  # type: ignore[method-assign]
+    else:  # every event straight to the careful path
+        reader.event = counted  # type: ignore[method-assign]
+        reader.events = lambda pairs: [counted(name, data) for name, data in pairs]  # type: ignore[method-assign]
+    out = b"".join(conv.feed(piece) for piece in pieces) + conv.close()
+    return out, conv, counted.calls
+
+
+def canonical(source: str, body: bytes, fast: bool) -> list[tuple[Any, ...]]:
+    log = EventLog()
+    reader = formats.get(source).stream_reader(log, lambda message: None)
+    decoder = SSEDecoder()
+    pairs = [(sse.event, sse.data) for sse in decoder.feed(body) + decoder.close()]
+    if fast:
+        reader.events(pairs)
+    else:
+        for name, data in pairs:
+            reader.careful(name, data)
+    reader.close()
+    return log.events
+
+
+def assert_same(source: str, body: bytes, pieces: list[bytes] | None = None) -> int:
+    """Fast and careful agree for every target; the number of events the fast path took."""
+    pieces = pieces or [body]
+    assert canonical(source, body, fast=True) == canonical(source, body, fast=False)
+    taken = 0
+    for target in NAMES:
+        fast, fast_conv, careful_calls = convert(source, target, pieces, fast=True)
+        careful, careful_conv, all_calls = convert(source, target, pieces, fast=False)
+        assert fast == careful, target
+        assert fast_conv.warnings == careful_conv.warnings
+        assert fast_conv.usage == careful_conv.usage
+        assert (fast_conv.complete, fast_conv.errored) == (careful_conv.complete, careful_conv.errored)
+        taken = all_calls - careful_calls
+    return taken
+
+
+# --- the corpus and the fixtures ----------------------------------------------------------------
+
+STREAMS = [
+    pytest.param(p, id=p.name)
+    for p in [*wire_files("*.sse"), *sorted(FIXTURES.glob("anthropic_*.sse")), *sorted(FIXTURES.glob("openai_*.sse"))]
+]
+
+
+@pytest.mark.parametrize("path", STREAMS)
+def test_fast_and_careful_agree_on_every_recorded_stream(path: Path) -> None:
+    body = path.read_bytes()
+    source = source_format(path.name)
+    assert_same(source, body)
+    rng = random.Random(path.name)
+    cuts = sorted(rng.sample(range(len(body) + 1), min(len(body) + 1, 30)))
+    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    assert_same(source, body, pieces)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "anthropic_stream_text_recorded.sse",  # anthropic's padding
+        "anthropic_stream_thinking_signature.sse",
+        "anthropic_stream_tool_use_recorded.sse",
+        "openai_chat_stream_text_usage_newer.sse",  # usage null and obfuscation
+        "openai_chat_stream_tool_calls.sse",
+        "openai_responses_stream_reasoning_summary_function_call.sse",  # sequence numbers, obfuscation
+        "openai_responses_stream_text.sse",
+    ],
+)
+def test_the_fast_path_takes_the_fragments_of_real_streams(name: str) -> None:
+    path = next(iter(wire_files(name)), None)
+    if path is None:
+        pytest.skip("conformance corpus not found")
+    body = path.read_bytes()
+    deltas = sum(1 for line in body.split(b"\n") if line.startswith(b"data:") and b"delta" in line)
+    # every fragment after a block's first one is taken (a stream's first may open its block)
+    assert assert_same(source_format(name), body) >= deltas * 0.7
+
+
+# --- copyable: exactly orjson's own literals ----------------------------------------------------
+
+strings = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(strings)
+def test_every_literal_orjson_writes_is_copyable(text: str) -> None:
+    assert copyable(orjson.dumps(text).decode())
+
+
+ESCAPES = ['\\"', "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\u0001", "\\u001F", "\\u0008",
+           "\\ud83c\\udf0d", "\\ud800", "\\x", "\\", '"', "\t", "\x00", "\u2028", "é", "🌍", "a", " "]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(ESCAPES) | strings, max_size=8))
+def test_a_copyable_literal_decodes_and_encodes_back_to_itself(pieces: list[str]) -> None:
+    literal = '"' + "".join(pieces) + '"'
+    if copyable(literal):
+        assert orjson.dumps(orjson.loads(literal)) == literal.encode()
+    else:  # refused: either not one valid string, or orjson would write it otherwise
+        with contextlib.suppress(orjson.JSONDecodeError):
+            assert orjson.dumps(orjson.loads(literal)) != literal.encode()
+
+
+# --- generated streams in each provider's shapes -------------------------------------------------
+
+NASTY = [
+    "",
+    "\n",
+    '"',
+    "\\",
+    '\\"',
+    "\u2028",
+    "\u2029",
+    "🌍",
+    "\U0010ffff",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    "\t",
+    "é",
+    "/",
+    "</script>",
+    '{"a": "b"}',
+    "x" * 70000 + '"\\\n',
+]
+WORDS = [" the", " stream", ",", " naïve", " 'q'", "Hello", " 42"]
+
+
+def fragment(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        return rng.choice(NASTY)
+    return "".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
+
+
+def literal(rng: random.Random, text: str) -> str:
+    """``text`` as some encoder writes it: mostly orjson's bytes, sometimes another encoder's."""
+    roll = rng.random()
+    if roll < 0.75:
+        return orjson.dumps(text).decode()
+    if roll < 0.85:
+        return json.dumps(text)  # \uXXXX for all that is not ASCII, surrogate pairs for the astral
+    if roll < 0.92:
+        return orjson.dumps(text).decode().replace("/", "\\/")
+    return orjson.dumps(text).decode().replace("\\n", "\\u000a")
+
+
+class Script:
+    """A random answer: blocks of (kind, fragments), each kind's fragments as the model sends them."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.blocks: list[tuple[str, list[str]]] = []
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.choice(["text", "text", "thinking", "tool"])
+            self.blocks.append((kind, [fragment(rng) for _ in range(rng.randint(0, 8))]))
+        self.truncated = rng.random() < 0.1
+
+
+def anthropic_stream(rng: random.Random, script: Script) -> Iterator[str]:
+    yield "message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "m", "usage": {}}}
+    for index, (kind, pieces) in enumerate(script.blocks):
+        block: dict[str, Any] = {
+            "text": {"type": "text", "text": ""},
+            "thinking": {"type": "thinking", "thinking": "", "signature": ""},
+            "tool": {"type": "tool_use", "id": f"toolu_{index}", "name": "f", "input": {}},
+        }[kind]
+        yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
+        dtype, key = {"text": ("text_delta", "text"), "thinking": ("thinking_delta", "thinking"),
+                      "tool": ("input_json_delta", "partial_json")}[kind]  # fmt: skip
+        for piece in pieces:
+            at = index if rng.random() > 0.05 else index + 7  # a block that never started
+            head = f'{{"type":"content_block_delta","index":{at},"delta":{{"type":"{dtype}","{key}":'
+            if rng.random() < 0.05:
+                head = head.replace('"type":"content_block_delta",', "")  # the type only in the event name
+            end = rng.choice(["}}", "}}", "}    }", "} }"])
+            if rng.random() < 0.1:  # a field the careful path reads, or one it must reject
+                end = rng.choice([',"extra":true}}', '},"index":99}', '},"delta":{}}', '}, "x": 1}', ',"text":"b"}}'])
+            elif rng.random() < 0.005:  # not JSON: the stream fails there
+                end = rng.choice(["}", "}}}"])
+            yield "content_block_delta", head + literal(rng, piece) + end
+        if kind == "thinking":
+            yield "content_block_delta", {"type": "content_block_delta", "index": index,
+                                          "delta": {"type": "signature_delta", "signature": "c2ln"}}  # fmt: skip
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+    if not script.truncated:
+        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}}
+        yield "message_stop", {"type": "message_stop"}
+
+
+def chat_stream(rng: random.Random, script: Script) -> Iterator[str]:
+    head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",'
+    if rng.random() < 0.5:
+        head += '"service_tier":"default","system_fingerprint":"fp_1",'
+
+    def chunk(delta: str, finish: str = "null") -> str:
+        first = head if rng.random() > 0.03 else head.replace('"m"', '"other"')  # a later chunk's own head
+        logprobs = "null" if rng.random() > 0.05 else '{"content":[]}'
+        ending = rng.choice(["}", ',"usage":null}', ',"usage":null,"obfuscation":"abc"}', ',"obfuscation":"x\\"y"}'])
+        if rng.random() < 0.05:  # fields after the choices that the careful path reads
+            ending = rng.choice([',"usage":{"prompt_tokens":2}}', ',"choices":[]}', ',"error":{"message":"x"}}', "}}"])
+        return (
+            f'{first}"choices":[{{"index":0,"delta":{delta},"logprobs":{logprobs},"finish_reason":{finish}}}]{ending}'
+        )
+
+    yield "message", chunk('{"role":"assistant","content":""}')
+    tools = 0
+    for kind, pieces in script.blocks:
+        if kind == "tool":
+            start = {
+                "index": tools,
+                "id": f"call_{tools}",
+                "type": "function",
+                "function": {"name": "f", "arguments": ""},
+            }
+            yield "message", chunk('{"tool_calls":[' + orjson.dumps(start).decode() + "]}")
+        for piece in pieces:
+            if kind == "tool":
+                at = tools if rng.random() > 0.05 else tools + 3
+                delta = f'{{"tool_calls":[{{"index":{at},"function":{{"arguments":{literal(rng, piece)}}}}}]}}'
+            else:
+                key = "content" if kind == "text" else rng.choice(["reasoning_content"] * 9 + ["reasoning"])
+                delta = f'{{"{key}":{literal(rng, piece)}}}'
+                if rng.random() < 0.05:
+                    delta = f'{{"{key}":{literal(rng, piece)},"role":"assistant"}}'
+            yield "message", chunk(delta)
+        tools += kind == "tool"
+    if not script.truncated:
+        yield "message", chunk("{}", '"stop"')
+        yield "message", '{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}'
+        yield "message", "[DONE]"
+
+
+def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
+    seq = 0
+
+    def frame(fields: str) -> str:
+        nonlocal seq
+        seq += 1
+        number = f'"sequence_number":{seq},' if rng.random() < 0.7 else ""
+        return "{" + fields[: fields.index(",") + 1] + number + fields[fields.index(",") + 1 :] + "}"
+
+    def delta(type: str, ids: str, text: str) -> str:
+        lit = literal(rng, text)
+        shape = rng.random()
+        if shape < 0.4:
+            body = f'"type":"{type}",{ids},"delta":{lit},"logprobs":[],"obfuscation":"{"ab" * rng.randint(1, 5)}"'
+        elif shape < 0.7:
+            body = f'"type":"{type}",{ids},"delta":{lit}'
+        elif shape < 0.85:
+            body = f'"type":"{type}",{ids},"logprobs":[],"delta":{lit}'
+        elif shape < 0.92:
+            body = f'"type":"{type}","delta":{lit},{ids}'
+        elif shape < 0.96:
+            body = f'"type":"{type}",{ids},"delta":{lit},"obfuscation":"a\\u0041"'
+        else:  # the careful path reads the last of two keys
+            body = f'"type":"{type}",{ids},"delta":{lit},' + rng.choice(
+                ['"output_index":7', '"delta":"z"', '"type":"x"']
+            )
+        return frame(body)
+
+    yield "response.created", frame('"type":"response.created","response":{"id":"resp_1","model":"m","output":[]}')
+    for position, (kind, pieces) in enumerate(script.blocks):
+        if kind == "text":
+            item = f'{{"id":"msg_{position}","type":"message","role":"assistant","content":[]}}'
+            yield "", frame(f'"type":"response.output_item.added","output_index":{position},"item":{item}')
+            ids = f'"item_id":"msg_{position}","output_index":{position},"content_index":0'
+            yield "", frame(f'"type":"response.content_part.added",{ids},"part":{{"type":"output_text","text":""}}')
+            for piece in pieces:
+                yield "", delta("response.output_text.delta", ids, piece)
+            yield "", frame(f'"type":"response.output_item.done","output_index":{position},"item":{item}')
+        elif kind == "thinking":
+            item = f'{{"id":"rs_{position}","type":"reasoning","summary":[]}}'
+            yield "", frame(f'"type":"response.output_item.added","output_index":{position},"item":{item}')
+            for number in range(rng.randint(1, 2)):
+                ids = f'"item_id":"rs_{position}","output_index":{position},"summary_index":{number}'
+                yield (
+                    "",
+                    frame(f'"type":"response.reasoning_summary_part.added",{ids},"part":{{"type":"summary_text"}}'),
+                )
+                for piece in pieces:
+                    yield "", delta("response.reasoning_summary_text.delta", ids, piece)
+            yield "", frame(f'"type":"response.output_item.done","output_index":{position},"item":{item}')
+        else:
+            item = (
+                f'{{"id":"fc_{position}","type":"function_call","call_id":"call_{position}","name":"f","arguments":""}}'
+            )
+            yield "", frame(f'"type":"response.output_item.added","output_index":{position},"item":{item}')
+            for piece in pieces:
+                at = position if rng.random() > 0.05 else position + 9
+                yield (
+                    "",
+                    delta(
+                        "response.function_call_arguments.delta",
+                        f'"item_id":"fc_{position}","output_index":{at}',
+                        piece,
+                    ),
+                )
+            yield "", frame(f'"type":"response.output_item.done","output_index":{position},"item":{item}')
+    if not script.truncated:
+        yield "", frame('"type":"response.completed","response":{"id":"resp_1","model":"m","status":"completed"}')
+
+
+GENERATORS = {"anthropic": anthropic_stream, "openai-chat": chat_stream, "openai-responses": responses_stream}
+
+
+def sse(events: Iterator[tuple[str, Any]]) -> bytes:
+    out = []
+    for name, data in events:
+        text = data if isinstance(data, str) else orjson.dumps(data).decode()
+        out.append((f"event: {name}\n" if name and name != "message" else "") + f"data: {text}\n\n")
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize("source", NAMES)
+def test_fast_and_careful_agree_on_generated_streams(source: str) -> None:
+    taken = 0
+    for seed in range(150):
+        rng = random.Random(f"{source}-{seed}")
+        body = sse(GENERATORS[source](rng, Script(rng)))
+        cuts = sorted(rng.sample(range(len(body) + 1), min(len(body) + 1, rng.randint(0, 12))))
+        pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+        taken += assert_same(source, body, pieces)
+    assert taken > 500  # the fast path really ran: most fragments are in its shapes
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
+def test_each_writers_own_stream_read_back_agrees(source: str, target: str) -> None:
+    """A writer's output read by its own format's reader (our own frame shapes), both paths."""
+    for seed in range(30):
+        rng = random.Random(f"{source}-{target}-{seed}")
+        body = sse(GENERATORS[source](rng, Script(rng)))
+        written, _conv, _calls = convert(source, target, [body], fast=False)
+        assert_same(target, written)
+
+
+def test_a_format_that_opts_into_nothing_reads_and_writes_as_before() -> None:
+    """A reader with only ``event`` (no fast path) gets every event; a sink with only ``text`` and
+    the like gets the decoded fragments of the literals another reader's fast path hands on."""
+
+    class PlainReader(StreamReader):
+        def event(self, name: str, data: str) -> None:
+            self.sink.text(0, data)
+
+    class PlainSink(StreamSink):
+        def __init__(self) -> None:
+            self.got: list[tuple[str, int, str]] = []
+
+        def text(self, index: int, text: str) -> None:
+            self.got.append(("text", index, text))
+
+        def thinking(self, index: int, text: str) -> None:
+            self.got.append(("thinking", index, text))
+
+        def tool_input(self, index: int, fragment: str) -> None:
+            self.got.append(("tool_input", index, fragment))
+
+    sink = PlainSink()
+    reader = PlainReader(sink, lambda message: None)
+    reader.events([("message", "a"), ("message", "b")])
+    reader.careful("message", "c")
+    assert sink.got == [("text", 0, "a"), ("text", 0, "b"), ("text", 0, "c")]
+    sink.got.clear()
+    sink.text_literals(1, ['"x\\n"', '"\\u2028é"'])
+    sink.thinking_literals(2, ['"🌍"'])
+    sink.tool_input_literals(3, ['"{\\"a\\""', '":1}"'])
+    assert sink.got == [("text", 1, "x\n"), ("text", 1, "\u2028é"), ("thinking", 2, "🌍"),
+                        ("tool_input", 3, '{"a"'), ("tool_input", 3, ":1}")]  # fmt: skip
