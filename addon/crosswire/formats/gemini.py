@@ -340,27 +340,29 @@ class GeminiStreamReader(base.StreamReader):
         self._parts = PartReader(self, warn)
         self._text = sink.text  # bound once: called once per token
 
-    def event(self, name: str, raw: str) -> None:
+    def careful(self, name: str, data: str) -> None:
         if self.done:
             return
-        data = self.parse(raw)
-        if data is None:
+        chunk = self.parse(data)
+        if chunk is None:
             return
         # The hot path, one per token: one candidate whose one part is text, inside the open text block.
         try:
-            (candidate,) = data["candidates"]
+            (candidate,) = chunk["candidates"]
             (part,) = candidate["content"]["parts"]
             if len(candidate) <= 2 and len(part) == 1 and self._open_kind == "text" and not self._stopped:
                 fast_text = part["text"]
                 if fast_text.__class__ is str:
                     self._text(self._open, fast_text)
-                    usage = data.get("usageMetadata")
+                    usage = chunk.get("usageMetadata")
                     if usage:
                         self.sink.usage(read_usage(usage))
                     return
         except (KeyError, TypeError, ValueError):
             pass
-        self.chunk(data, raw)
+        self.chunk(chunk, data)
+
+    event = careful  # no whole-frame fast path (formats/base.py): every event is read the careful way
 
     def chunk(self, data: dict[str, Any], raw: str = "") -> None:
         """One GenerateContentResponse (a stream's chunk, or a whole answer); ``raw`` its text."""
