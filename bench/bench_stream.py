@@ -2,13 +2,16 @@
 
     python bench/bench_stream.py [--events N] [--no-ccproxy] [--no-venv] [--memory-events N]
 
-Three figures per direction, measured in one run on the same bytes, fed in 16 KiB chunks:
+Three figures per direction (every pair of registered formats), measured in one run on the same
+bytes, fed in 16 KiB chunks:
   ours     crosswire's StreamConverter (SSE decode, reader, writer, output bytes)
   floor    the least any converter must do: split the frames and orjson.loads each one
-  ccproxy  ccproxy-api's converters (anthropic -> openai-chat: OpenAIStreamProcessor;
-           openai-chat -> anthropic: OpenAIChatToAnthropicStreamAdapter), fed the same frames
-           parsed the same way, output serialised to SSE, in a Python 3.12 venv of its own
-           (/work/bench-ccproxy; created when missing unless --no-venv).
+  ccproxy  ccproxy-api's converters, for the two directions it has (anthropic -> openai-chat:
+           OpenAIStreamProcessor; openai-chat -> anthropic: OpenAIChatToAnthropicStreamAdapter),
+           fed the same frames parsed the same way, output serialised to SSE, in a Python 3.12
+           venv of its own (/work/bench-ccproxy; created when missing unless --no-venv).
+The text streams are hand-written in the shapes each provider sends; a registered format without
+one gets the anthropic stream as crosswire writes it in that format.
 Then the peak memory growth of crosswire on a long stream (RSS), and `converter_costs`, which a
 later benchmark can import: the converter-only cost per event for every registered format pair.
 
@@ -113,11 +116,43 @@ def responses_text(n: int) -> Iterator[bytes]:
     )
 
 
+def gemini_text(n: int) -> Iterator[bytes]:
+    """streamGenerateContent?alt=sse: every chunk a whole GenerateContentResponse, usage at the end."""
+    tail = b'],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"BenchStream"}\n\n'
+    for i in range(n):
+        word = orjson.dumps(WORDS[i % len(WORDS)])
+        yield b'data: {"candidates":[{"content":{"parts":[{"text":' + word + b"}" + tail
+    yield (
+        b'data: {"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],'
+        b'"usageMetadata":{"promptTokenCount":25,"candidatesTokenCount":%d,"totalTokenCount":%d},'
+        b'"modelVersion":"gemini-2.5-flash","responseId":"BenchStream"}\n\n' % (n, n + 25)
+    )
+
+
 GENERATORS: dict[str, Callable[[int], Iterator[bytes]]] = {
     "anthropic": anthropic_text,
     "openai-chat": chat_text,
     "openai-responses": responses_text,
+    "gemini": gemini_text,
 }
+
+
+def text_stream(fmt: str, n: int) -> Iterator[bytes]:
+    """A text stream of ``n`` deltas in ``fmt`` (see :func:`stream_of`)."""
+    return stream_of("text", fmt, n)
+
+
+def stream_of(kind: str, fmt: str, n: int) -> Iterator[bytes]:
+    """A ``kind`` stream of ``n`` deltas in ``fmt``: hand-written, or the anthropic one as crosswire
+    writes it in ``fmt``."""
+    own = STREAMS[kind].get(fmt)
+    if own is not None:
+        yield from own(n)
+        return
+    conv = StreamConverter("anthropic", fmt)
+    for frame in STREAMS[kind]["anthropic"](n):
+        yield conv.feed(frame)
+    yield conv.close()
 
 
 # --- tool-heavy and thinking streams, in the providers' current shapes (anthropic's padding,
@@ -393,7 +428,7 @@ def converter_costs(
         pairs = [(s, t) for s in formats.FORMATS.names for t in formats.FORMATS.names]
     costs: dict[tuple[str, str], float] = {}
     for source, target in pairs:
-        chunks = list(chunked(GENERATORS[source](events)))
+        chunks = list(chunked(text_stream(source, events)))
         costs[(source, target)] = best_of(lambda c=chunks, s=source, t=target: ours(c, s, t), repeat) / events * 1e6
     return costs
 
@@ -418,7 +453,7 @@ def converter_table(
     for kind in kinds:
         table[kind] = {}
         for source in names:
-            data = b"".join(STREAMS[kind][source](events))
+            data = b"".join(stream_of(kind, source, events))
             chunks = list(chunked([data]))
             scale = 1e6 / data.count(b"\n\n")
             for target in names:
@@ -462,7 +497,7 @@ def memory_growth(source: str, target: str, events: int) -> tuple[int, int]:
     before = rss_bytes()
     peak, written = before, 0
     conv = StreamConverter(source, target)
-    for i, chunk in enumerate(chunked(GENERATORS[source](events))):
+    for i, chunk in enumerate(chunked(text_stream(source, events))):
         written += len(conv.feed(chunk))
         if i % 256 == 0:
             peak = max(peak, rss_bytes())
@@ -522,6 +557,9 @@ CCPROXY_WORKER = textwrap.dedent(
     print(json.dumps({"seconds": best, "output_bytes": out}))
     """
 )
+
+
+CCPROXY_DIRECTIONS = ("anthropic->openai-chat", "openai-chat->anthropic")
 
 
 def ensure_ccproxy_venv(create: bool) -> Path | None:
@@ -593,11 +631,11 @@ def main() -> int:
         print(f"  {source}->{target}: {growth / 1e6:.2f} MB growth, {written / 1e6:.0f} MB written")
 
     print(f"\nPython {sys.version.split()[0]}, {n} text deltas per stream, {CHUNK}-byte chunks, best of {args.repeat}")
-    header = f"{'direction':<26}{'ours µs/ev':>11}{'floor':>8}{'ccproxy':>9}{'ours/floor':>12}{'vs ccproxy':>12}"
+    header = f"{'direction':<38}{'ours µs/ev':>11}{'floor':>8}{'ccproxy':>9}{'ours/floor':>12}{'vs ccproxy':>12}"
     print(header)
     print("-" * len(header))
-    for source, target in (("anthropic", "openai-chat"), ("openai-chat", "anthropic")):
-        data = b"".join(GENERATORS[source](n))
+    for source, target in ((s, t) for s in formats.FORMATS.names for t in formats.FORMATS.names):
+        data = b"".join(text_stream(source, n))
         chunks = list(chunked([data]))
         # Alternate the two so that load from elsewhere on the machine hits both alike.
         mine = floor = float("inf")
@@ -605,10 +643,12 @@ def main() -> int:
             mine = min(mine, best_of(lambda c=chunks, s=source, t=target: ours(c, s, t), 1) / n * 1e6)
             floor = min(floor, best_of(lambda c=chunks: parse_floor(c), 1) / n * 1e6)
         direction = f"{source}->{target}"
-        cc = ccproxy_seconds(python, direction, data, max(1, args.repeat // 2)) / n * 1e6 if python else None
+        cc = None
+        if python is not None and direction in CCPROXY_DIRECTIONS:
+            cc = ccproxy_seconds(python, direction, data, max(1, args.repeat // 2)) / n * 1e6
         cc_text = f"{cc:9.2f}" if cc is not None else f"{'n/a':>9}"
         speedup = f"{cc / mine:11.1f}x" if cc is not None else f"{'n/a':>12}"
-        print(f"{direction:<26}{mine:11.3f}{floor:8.3f}{cc_text}{mine / floor:11.2f}x{speedup}")
+        print(f"{direction:<38}{mine:11.3f}{floor:8.3f}{cc_text}{mine / floor:11.2f}x{speedup}")
 
     print("\nconverter_costs() — µs/event, StreamConverter alone, every registered pair:")
     for (source, target), cost in converter_costs().items():

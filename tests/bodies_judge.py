@@ -15,6 +15,7 @@ from typing import Any
 import anthropic
 import openai
 from openai.types.chat import completion_create_params
+from openai.types.responses import response_create_params
 from pydantic import ConfigDict, TypeAdapter
 
 try:  # the SDK releases on Python 3.12 are built on httpx2, the older ones on httpx
@@ -27,6 +28,9 @@ ANTHROPIC_REQUEST: TypeAdapter[Any] = TypeAdapter(
 )
 OPENAI_REQUEST: TypeAdapter[Any] = TypeAdapter(
     completion_create_params.CompletionCreateParams, config=ConfigDict(extra="forbid")
+)
+RESPONSES_REQUEST: TypeAdapter[Any] = TypeAdapter(
+    response_create_params.ResponseCreateParams, config=ConfigDict(extra="forbid")
 )
 
 MINIMAL_MESSAGE = {
@@ -192,3 +196,74 @@ def openai_parses(body: Any, status: int = 200) -> Any:
         return client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     except openai.APIError as exc:
         return exc
+
+
+# --- openai-responses --------------------------------------------------------------------------
+
+
+def responses_parses(body: Any, status: int = 200) -> Any:
+    """What ``client.responses.create`` returns for ``body`` (or the exception it raises)."""
+    try:
+        return openai_client(status, body).responses.create(model="m", input="x")
+    except openai.APIError as exc:
+        return exc
+
+
+def check_responses_request(body: dict[str, Any]) -> None:
+    """The SDK's request types (unknown keys forbidden), the bytes it would send, the API's rules."""
+    _force(RESPONSES_REQUEST.validate_python(body))
+    seen: list[dict[str, Any]] = []
+    kwargs = {k: v for k, v in body.items() if k != "stream"}
+    openai_client(200, responses_body([]), seen).responses.create(**kwargs)
+    assert seen == [kwargs], "the SDK would send something else"
+    check_responses_rules(body)
+
+
+def check_responses_rules(body: dict[str, Any]) -> None:
+    """Every function_call_output answers an earlier call, every call is answered, ids are call ids."""
+    items = body["input"] if isinstance(body["input"], list) else []
+    calls: list[str] = []
+    answered: set[str] = set()
+    for i, item in enumerate(items):
+        kind = item.get("type", "message")
+        if kind == "function_call":
+            assert not item.get("id", "").startswith("call") and item["call_id"] not in calls
+            calls.append(item["call_id"])
+        elif kind == "function_call_output":
+            assert item["call_id"] in calls, f"input[{i}] answers no earlier function_call"
+            answered.add(item["call_id"])
+        elif kind == "reasoning":
+            assert item["id"].startswith("rs_") and (item.get("encrypted_content") or item["summary"] is not None)
+    assert set(calls) <= answered, "a function_call has no function_call_output"
+    assert body.get("max_output_tokens", 16) >= 16
+    for tool in body.get("tools", []):
+        if tool["type"] == "function":
+            assert isinstance(tool["strict"], bool)
+    if "tools" not in body:
+        assert "tool_choice" not in body and "parallel_tool_calls" not in body
+
+
+def responses_body(output: list[dict[str, Any]], status: str = "completed", **extra: Any) -> dict[str, Any]:
+    """A Response object as the API documents it (hand-written, for upstream answers)."""
+    return {
+        "id": "resp_abc",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "model": "gpt-5",
+        "output": output,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": 30,
+            "input_tokens_details": {"cached_tokens": 10},
+            "output_tokens": 20,
+            "output_tokens_details": {"reasoning_tokens": 5},
+            "total_tokens": 50,
+        },
+        **extra,
+    }

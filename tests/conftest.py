@@ -1,11 +1,15 @@
-"""Shared test helpers: where the conformance corpus lives; an environment that is not the developer's."""
+"""Shared test helpers: where the conformance corpus lives; an environment that is not the developer's;
+the event grammar every reader is checked against for the whole session (tests/grammar.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import grammar
 import pytest
+from crosswire.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
 WIRE = ROOT.parent / "shared" / "wire"
@@ -35,3 +39,24 @@ def wire_params(pattern: str) -> list:
     if files:
         return [pytest.param(f, id=f.name) for f in files]
     return [pytest.param(None, marks=pytest.mark.skip(reason=NO_WIRE_REASON), id="no-corpus")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checked_readers() -> Iterator[None]:
+    """Every registered format's stream reader sends through the grammar checker."""
+    originals = {fmt.name: fmt.stream_reader for fmt in FORMATS}
+    for fmt in FORMATS:
+        object.__setattr__(fmt, "stream_reader", grammar.checked(fmt.stream_reader))
+    yield
+    for fmt in FORMATS:
+        object.__setattr__(fmt, "stream_reader", originals[fmt.name])
+
+
+@pytest.fixture(autouse=True)
+def grammar_kept() -> Iterator[None]:
+    """A test during which any reader broke the grammar fails, even when the error was swallowed
+    (a converter turns it into an error frame)."""
+    grammar.VIOLATIONS.clear()
+    yield
+    found, grammar.VIOLATIONS[:] = list(grammar.VIOLATIONS), []
+    assert not found, f"a stream reader broke the event grammar of events.py: {found}"

@@ -11,10 +11,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from crosswire import launch
+from crosswire.formats import FORMATS
 
-# Upstream keys the routes inject; tests search recordings and logs for them.
+# Upstream keys the routes inject, one per registered format's key variable; tests search
+# recordings and logs for them.
 ANTHROPIC_KEY = "sk-ant-UPSTREAM-SECRET-0123456789"
 OPENAI_KEY = "sk-proj-UPSTREAM-SECRET-9876543210"
+UPSTREAM_KEYS = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY}
+for _fmt in FORMATS:
+    UPSTREAM_KEYS.setdefault(_fmt.key_env, f"{_fmt.name}-UPSTREAM-SECRET-{len(UPSTREAM_KEYS)}")
 # What the SDK clients send: they must never reach an upstream.
 CLIENT_OPENAI_KEY = "sk-CLIENT-openai-key"
 CLIENT_ANTHROPIC_KEY = "sk-ant-CLIENT-anthropic-key"
@@ -71,7 +76,7 @@ class Mitmdump:
         self.log_path = tmp / f"mitmdump-{time.monotonic_ns()}.log"
         confdir = tmp / "confdir"
         confdir.mkdir(exist_ok=True)
-        full_env = {**os.environ, "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY, **(env or {})}
+        full_env = {**os.environ, **UPSTREAM_KEYS, **(env or {})}
         self._launched: launch.Mitmproxy | None = None
         if listen:
             self._launched = launch.start(
@@ -130,4 +135,4 @@ def proxy_with_routes(confdir: Path, *routes: str) -> Iterator[Mitmdump]:
         yield m
     finally:
         out = m.stop()
-    assert ANTHROPIC_KEY not in out and OPENAI_KEY not in out, "an upstream key reached the log"
+    assert not any(key in out for key in UPSTREAM_KEYS.values()), "an upstream key reached the log"

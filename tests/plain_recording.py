@@ -30,8 +30,7 @@ from canned import (
 from conftest import ROOT
 from crosswire.fakeupstream import FakeUpstream, Reply
 from e2e import CLIENT_ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump
-from test_responses_bodies import responses_parses
-from test_stream_responses import (
+from formats_support import (
     FIXTURES,
     VIEWS,
     View,
@@ -44,6 +43,7 @@ from test_stream_responses import (
     response_object_view,
     usage,
 )
+from test_responses_bodies import responses_parses
 
 try:  # the SDK releases on Python 3.12 are built on httpx2
     import httpx2 as httpx

@@ -91,6 +91,12 @@ ANTHROPIC_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
 class Model:
     reasoning: bool  # takes reasoning_effort / reasoning / thinking
     max_output: int  # the most output tokens a request may ask for
+    sampling: bool = True  # anthropic: takes temperature / top_p / top_k (models before Opus 4.7)
+
+
+# anthropic SDK 1.0 dropped the sampling parameters from its types (models from Opus 4.7 reject
+# them); the API still takes them for the older models (tests/bodies_judge.py says the same).
+ANTHROPIC_SAMPLING = {"temperature", "top_p", "top_k"}
 
 
 MODELS = {
@@ -251,8 +257,15 @@ def check_responses(body: dict[str, Any]) -> None:
 def check_anthropic(body: dict[str, Any], headers: dict[str, str]) -> None:
     if not headers.get("anthropic-version"):
         raise _bad("anthropic-version: header is required")
-    _unknown_keys(body, VOCAB["anthropic-beta" if headers.get("anthropic-beta") else "anthropic"])
     model = _model(body)
+    vocabulary = VOCAB["anthropic-beta" if headers.get("anthropic-beta") else "anthropic"]
+    _unknown_keys(body, vocabulary | (ANTHROPIC_SAMPLING if model.sampling else set()))
+    for key in ANTHROPIC_SAMPLING & body.keys():
+        value = body[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (key != "top_k" and value > 1):
+            raise _bad(f"{key}: Input should be a number between 0 and 1", key)
+    if "temperature" in body and "top_p" in body:
+        raise _bad("`temperature` and `top_p` cannot both be specified for this model. Please use only one.")
     max_tokens = body.get("max_tokens")
     if not isinstance(max_tokens, int):
         raise _bad("max_tokens: Field required", "max_tokens")

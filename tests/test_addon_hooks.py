@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -299,6 +301,19 @@ def test_identity_adapter_passes_bytes_through() -> None:
     assert run(ad, [b"abc", b"def"]) == b"abcdef" and bytes(ad.upstream.buf) == b"abcdef"
 
 
+def test_a_credential_in_the_query_reaches_no_upstream_and_no_recording(addon: Crosswire) -> None:
+    f = client_flow("https://api.openai.com/v1/chat/completions?key=sk-QUERY-CLIENT&beta=true&api_key=sk-Q2")
+    send(addon, f)
+    assert f.request.url == "https://api.anthropic.com/v1/messages"  # a converting route forwards no client query
+    upstream_answer(f, orjson.dumps(anthropic_message("Hello")), "application/json")
+    addon.responseheaders(f)
+    addon.response(f)
+    recorded = f.request.url  # the client's view, as a recording keeps it
+    assert "sk-QUERY-CLIENT" not in recorded and "sk-Q2" not in recorded and "beta=true" in recorded
+    assert f.request.query["key"] == "[redacted by crosswire: client credential]"
+    assert "sk-Q" not in str(f.metadata["crosswire"])
+
+
 def test_identity_adapter_decodes_what_the_upstream_compressed() -> None:
     data = gzip.compress(STREAM)
     ad = StreamAdapter(None, "gzip", "anthropic", Options(), 1 << 20)
@@ -384,3 +399,125 @@ def test_no_summary_is_kept_without_the_option(addon: Crosswire) -> None:
     _streamed(addon, f, [STREAM, b""])
     addon.response(f)
     assert addon.summary is None
+
+
+# --- a gemini client: the google-genai SDK over a transport that runs the addon -----------------
+
+GKEY = "AIza-unit-UPSTREAM-gemini-key"
+GEMINI_ROUTES = [
+    "https://generativelanguage.googleapis.com/v1beta/models -> https://api.anthropic.com/v1/messages",
+    "https://api.openai.com/v1/chat/completions -> https://generativelanguage.googleapis.com/v1beta/models",
+]
+
+
+@pytest.fixture
+def gemini_addon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Crosswire]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
+    monkeypatch.setenv("GEMINI_API_KEY", GKEY)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=GEMINI_ROUTES)
+        yield a
+
+
+def _genai_over(addon: Crosswire, upstream: Callable[[http.HTTPFlow], None] | None = None) -> tuple[Any, list]:
+    """A google-genai client whose every request runs through the addon's hooks; ``upstream``
+    answers what the addon sends on (the flow is then finished as mitmproxy would)."""
+    import httpx
+    from google import genai
+    from google.genai import types
+
+    flows: list[http.HTTPFlow] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        f = tflow.tflow()
+        f.request = http.Request.make(request.method, str(request.url), request.read(), dict(request.headers))
+        f.response, f.live = None, True
+        send(addon, f)
+        flows.append(f)
+        if f.response is None:
+            assert upstream is not None, f"crosswire sent {f.request.url} upstream"
+            upstream(f)
+            addon.responseheaders(f)
+        addon.response(f)  # (mitmproxy calls it for an answer set in the request hook too)
+        assert f.response is not None
+        return httpx.Response(f.response.status_code, headers=dict(f.response.headers), content=f.response.content)
+
+    options = types.HttpOptions(
+        base_url="https://generativelanguage.googleapis.com",
+        api_version="v1beta",
+        httpx_client=httpx.Client(transport=httpx.MockTransport(handle)),
+    )
+    return genai.Client(api_key="CLIENT-gemini-key", http_options=options), flows
+
+
+def test_a_gemini_clients_token_count_is_answered_locally(gemini_addon: Crosswire) -> None:
+    client, flows = _genai_over(gemini_addon)
+    counted = client.models.count_tokens(model="gemini-2.5-pro", contents="How many tokens is this sentence?")
+    assert counted.total_tokens is not None and counted.total_tokens > 0  # the SDK's own type parsed it
+    (f,) = flows
+    assert f.metadata["crosswire"]["answered_by"] == "crosswire"
+
+
+def test_a_gemini_clients_models_list_comes_from_the_model_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", AKEY)
+    a = Crosswire()
+    with taddons.context(a) as tctx:
+        tctx.configure(a, crosswire_route=[GEMINI_ROUTES[0]])
+        a.routes[0] = dataclasses.replace(
+            a.routes[0], model_map={"gemini-2.5-pro": "claude-sonnet-4-5", "*": "claude-haiku-4-5"}
+        )
+        client, _ = _genai_over(a)
+        assert [m.name for m in client.models.list()] == ["models/gemini-2.5-pro"]
+        assert client.models.get(model="gemini-2.5-flash").name == "models/gemini-2.5-flash"  # "*" knows it
+
+
+def test_a_gemini_clients_embeddings_are_refused_in_its_format(gemini_addon: Crosswire) -> None:
+    from google.genai import errors
+
+    client, _ = _genai_over(gemini_addon)
+    with pytest.raises(errors.APIError) as info:
+        client.models.embed_content(model="text-embedding-004", contents="x")
+    assert info.value.code == 501 and "embeddings" in (info.value.message or "")
+
+
+def test_a_gemini_clients_keys_stay_behind_and_the_upstream_gets_only_its_route(gemini_addon: Crosswire) -> None:
+    """The client's key (header, and a ?key= in the URL) reaches no upstream and no recording."""
+
+    def anthropic(f: http.HTTPFlow) -> None:
+        assert f.request.url == "https://api.anthropic.com/v1/messages"  # no client query, no key in it
+        assert "x-goog-api-key" not in f.request.headers and "CLIENT" not in str(f.request.headers)
+        assert f.request.headers["x-api-key"] == AKEY
+        upstream_answer(f, orjson.dumps(anthropic_message(f"Hello, echo {AKEY}")), "application/json")
+
+    client, flows = _genai_over(gemini_addon, anthropic)
+    answer = client.models.generate_content(model="gemini-2.5-pro", contents="hi")
+    assert answer.text == "Hello, echo [redacted by crosswire: $ANTHROPIC_API_KEY]"
+    f = tflow.tflow()
+    url = "https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=CLIENT-query-key&x=1"
+    f.request = http.Request.make("POST", url, b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}', {})
+    f.response, f.live = None, True
+    send(gemini_addon, f)
+    anthropic(f)
+    gemini_addon.responseheaders(f)
+    gemini_addon.response(f)
+    for flow in [*flows, f]:
+        state = str(flow.get_state())
+        assert "CLIENT-gemini-key" not in state and "CLIENT-query-key" not in state and AKEY not in state
+    assert "key=%5Bredacted+by+crosswire%3A+client+credential%5D&x=1" in f.request.url  # the client's view
+
+
+def test_a_gemini_upstream_gets_its_key_in_x_goog_api_key_and_never_echoes_it(gemini_addon: Crosswire) -> None:
+    f = client_flow(body=orjson.dumps({**WHOLE_BODY, "model": "gemini-2.5-pro"}))
+    send(gemini_addon, f)
+    req = f.request
+    assert req.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent"
+    assert req.headers["x-goog-api-key"] == GKEY and "authorization" not in req.headers
+    echo = {"error": {"code": 400, "message": f"API key {GKEY} not valid", "status": "INVALID_ARGUMENT"}}
+    upstream_answer(f, orjson.dumps(echo), "application/json", status=400)
+    gemini_addon.responseheaders(f)
+    gemini_addon.response(f)
+    assert f.response is not None and f.response.status_code == 400
+    message = orjson.loads(f.response.content or b"")["error"]["message"]
+    assert message == "API key [redacted by crosswire: $GEMINI_API_KEY] not valid"
+    assert GKEY not in str(f.get_state())

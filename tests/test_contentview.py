@@ -426,3 +426,37 @@ def test_the_addon_registers_the_view_in_mitmdump(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "openai-chat stream, 15 frames, model claude-sonnet-4-5, id chatcmpl-demo_tool_call" in run.stdout
     assert '      "city": "Paris",' in run.stdout  # the arguments, indented in mitmdump's body block
+
+
+# --- every registered format ----------------------------------------------------------------
+
+
+def _streams() -> list[Any]:
+    from formats_support import ADAPTERS
+
+    return [
+        pytest.param(fmt.name, name, body, id=f"{fmt.name}:{name}")
+        for fmt in formats.FORMATS
+        for name, body in ADAPTERS[fmt.name].streams().items()
+    ]
+
+
+@pytest.mark.parametrize(("fmt", "name", "body"), _streams())
+def test_every_registered_formats_streams_are_told_and_assembled(fmt: str, name: str, body: bytes) -> None:
+    from formats_support import ADAPTERS, UNDECODABLE
+
+    adapter = ADAPTERS[fmt]
+    view = adapter.stream_view(body if body.endswith(b"\n\n") else body + b"\n\n")
+    assembled = contentview.assemble(body, adapter.route_path + adapter.request_path(True))
+    assert assembled is not None and assembled.format == fmt
+    message = assembled.message
+    if view.error is not None:  # the SDK raised: the view shows the error, after what arrived before it
+        assert message.error is not None
+        assert view.error == UNDECODABLE or view.error in message.error[1]
+        return
+    if view.stop is None:  # cut short: shown with the truncation
+        assert message.error is not None and "incomplete" in message.error[1]
+        return
+    texts = "".join(b.text for b in message.content if b.kind in ("text", "refusal"))
+    assert texts == "".join(t for _, t in view.parts)
+    assert [(b.id, b.name) for b in message.content if b.kind == "tool_use"] == [(i, n) for i, n, _ in view.calls]

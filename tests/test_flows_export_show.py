@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from conftest import ROOT
 from crosswire import cli, contentview
+from formats_support import project
 from llm_flows import ANTHROPIC_REQUEST, CLIENT_KEY, T0, anthropic_calls, chat_calls, llm_flow, read, write
 from mitmproxy.test import tflow
 from plain_recording import har, har_entry, sdk_view
-from test_stream_responses import project
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -20,13 +20,13 @@ from canned import anthropic_message, anthropic_stream
 from conftest import ROOT
 from crosswire import cli
 from crosswire.flowfile import Recording
+from formats_support import project
 from llm_flows import ANTHROPIC_REQUEST, CLIENT_KEY, T0, anthropic_calls, chat_calls, llm_flow, read, write
 from mitmproxy import exceptions, io
 from mitmproxy.io import tnetstring
 from mitmproxy.test import tflow
 from plain_recording import har, har_entry, sdk_view
 from stream_judges import openai_chunks
-from test_stream_responses import project
 
 
 def convert(capsys: pytest.CaptureFixture[str], src: Path, dst: Path, *args: str) -> tuple[int, str]:

@@ -21,10 +21,10 @@ from bodies_judge import check_anthropic_request, check_openai_request
 from crosswire import cli
 from crosswire.flowfile import Recording
 from e2e import CLIENT_ANTHROPIC_KEY, CLIENT_OPENAI_KEY, Mitmdump
+from formats_support import project
 from mitmproxy import io
 from plain_recording import FORMATS, Scenario, har, har_entry, record, scenarios, sdk_client, sdk_view
 from test_responses_bodies import check_responses_request
-from test_stream_responses import project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::UserWarning")]
 

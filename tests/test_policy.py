@@ -176,6 +176,9 @@ def test_framing_follows_the_client(version: str, sets: dict[str, str], removes:
 def test_an_upstream_comment_is_the_clients_keep_alive(source: str, target: str) -> None:
     conv = StreamConverter(source, target)
     out = conv.feed(b": keep-alive\n\n") + conv.feed(b":\n\n")
+    if target == "gemini":  # the google-genai SDKs parse every non-data line as JSON: none is written
+        assert out == b"" and not conv.errored
+        return
     events = SSEDecoder().feed(out)
     assert out and out.count(b"\n\n") == 2
     if target == "anthropic":

@@ -21,6 +21,7 @@ ENV = {"OPENROUTER_API_KEY": "sk-or", "ANTHROPIC_API_KEY": "sk-ant", "OPENAI_API
     [
         ("anthropic", "https://api.anthropic.com/v1/messages", "anthropic", "ANTHROPIC_API_KEY"),
         ("openai", "https://api.openai.com/v1/responses", "openai-responses", "OPENAI_API_KEY"),
+        ("gemini", "https://generativelanguage.googleapis.com/v1beta", "gemini", "GEMINI_API_KEY"),
         ("openrouter", "https://openrouter.ai/api/v1/chat/completions", "openai-chat", "OPENROUTER_API_KEY"),
         ("deepseek", "https://api.deepseek.com/chat/completions", "openai-chat", "DEEPSEEK_API_KEY"),
         ("groq", "https://api.groq.com/openai/v1/chat/completions", "openai-chat", "GROQ_API_KEY"),
@@ -48,7 +49,7 @@ def test_targets(text: str, endpoint: str, fmt: str, key: str) -> None:
 
 def test_every_preset_is_in_the_table_the_docs_describe() -> None:
     assert list(presets.PROVIDERS) == [
-        *("anthropic", "openai", "openrouter", "deepseek", "groq", "mistral", "together", "fireworks", "xai"),
+        *("anthropic", "openai", "gemini", "openrouter", "deepseek", "groq", "mistral", "together", "fireworks", "xai"),
         *("ollama", "lmstudio", "vllm", "azure"),
     ]
     docs = (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text(encoding="utf-8")
@@ -113,6 +114,7 @@ def test_an_unknown_tool_gets_the_official_endpoints_and_a_model_map_only_where_
         ("https://api.anthropic.com/v1/messages", False),  # anthropic to anthropic: bodies pass unchanged
         ("https://api.openai.com/v1/chat/completions", True),
         ("https://api.openai.com/v1/responses", True),
+        ("https://generativelanguage.googleapis.com/v1beta/models", True),
     ]
     assert notes == [
         "python3: api.anthropic.com/v1/messages -> anthropic: anthropic on both sides, bodies pass unchanged "
@@ -130,11 +132,31 @@ def test_route_options_override_the_presets_on_converting_routes() -> None:
     assert route.max_output_tokens == 8192 and route.reasoning is True
 
 
-def test_a_tool_in_a_format_crosswire_does_not_convert_is_refused_by_name() -> None:
+def test_a_tool_in_a_format_crosswire_does_not_convert_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = presets.Tool("cohere-cli", (("https://api.cohere.com/v2/chat", "cohere"),))
+    monkeypatch.setitem(presets.TOOLS, "cohere-cli", tool)
     with pytest.raises(
-        ConfigError, match=re.escape("gemini calls https://generativelanguage.googleapis.com/v1beta/models")
+        ConfigError, match=re.escape("cohere-cli calls https://api.cohere.com/v2/chat in the cohere format")
     ):
-        presets.shortcut_routes("gemini", presets.parse_target("openai", {}), {})
+        presets.shortcut_routes("cohere-cli", presets.parse_target("openai", {}), {})
+
+
+def test_gemini_cli_on_claude_and_claude_code_on_gemini() -> None:
+    env = {"ANTHROPIC_API_KEY": "a", "GEMINI_API_KEY": "g"}
+    (table,), _ = presets.shortcut_routes("gemini", presets.parse_target("anthropic", {}), {"*": "claude-x"})
+    route = build_route(table, source="test", name="r", environ=env)
+    assert (route.client_format, route.upstream_format) == ("gemini", "anthropic")
+    assert route.matches("POST", "https", "generativelanguage.googleapis.com", 443, "/v1beta/models/m:generateContent")
+    (table,), _ = presets.shortcut_routes("claude", presets.parse_target("gemini", {}), {"*": "gemini-2.5-pro"})
+    route = build_route(table, source="test", name="r", environ=env)
+    assert (route.upstream.host, route.upstream_format, route.api_key_env) == (
+        "generativelanguage.googleapis.com",
+        "gemini",
+        "GEMINI_API_KEY",
+    )
+    assert route.upstream_path("/v1/messages?beta=true", "gemini-2.5-pro", True) == (
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    )
 
 
 @pytest.mark.parametrize(
@@ -212,6 +234,7 @@ def test_help_shows_every_option_with_an_example(command: str) -> None:
 
 
 def test_the_official_endpoints_are_on_the_registrys_official_hosts() -> None:
+    assert [fmt for _, fmt in presets.OFFICIAL_ENDPOINTS] == [f.name for f in FORMATS if f.official_host]
     for url, fmt in presets.OFFICIAL_ENDPOINTS:
         assert url.split("/")[2] == FORMATS.get(fmt).official_host
-        assert FORMATS.get(fmt).claims_path(url.split("/", 3)[3])
+        assert FORMATS.get(fmt).claims_route("/" + url.split("/", 3)[3])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from crosswire import formats
 from crosswire.formats import FORMATS
+from crosswire.formats.base import derive_id
 from crosswire.policy import CREDENTIAL_HEADERS
 from crosswire.routes import build_route, format_for_path
 
@@ -55,20 +56,43 @@ def test_a_format_imports_no_other_format(module: str) -> None:
 @pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
 def test_descriptor_is_complete(fmt: formats.Format) -> None:
     assert formats.get(fmt.name) is fmt
-    assert fmt.path_suffixes and all(s.startswith("/") for s in fmt.path_suffixes)
+    # an endpoint path ends with a segment (/messages) or a method of one (:generateContent)
+    assert fmt.path_suffixes and all(s.startswith(("/", ":")) for s in fmt.path_suffixes)
     for suffix in fmt.path_suffixes:
-        assert FORMATS.for_path("/v1" + suffix) is fmt
-        assert format_for_path(f"/v1{suffix}?x=1") == fmt.name
+        assert FORMATS.for_path("/v1/x" + suffix) is fmt
+        assert format_for_path(f"/v1/x{suffix}?x=1") == fmt.name
+    for suffix in fmt.route_suffixes:
+        assert suffix.startswith("/") and FORMATS.for_path(suffix) is None  # a collection, not an endpoint
+        assert format_for_path(f"{suffix}/") == fmt.name
     assert fmt.key_env.isupper()
     header, value = fmt.credential("KEY")
     assert value.endswith("KEY") and header == header.lower()
-    assert fmt.id_prefix in FORMATS.id_prefixes
+    assert fmt.id_prefix in (*FORMATS.id_prefixes, "")
     assert fmt.credential_headers <= CREDENTIAL_HEADERS
+    assert fmt.credential_query <= FORMATS.credential_query
+
+
+@pytest.mark.parametrize(
+    ("source", "prefix", "expected"),
+    [
+        ("msg_01abc", "chatcmpl-", "chatcmpl-01abc"),
+        ("msg_01abc", "msg_", "msg_01abc"),
+        ("chatcmpl-xyz", "", "xyz"),  # a format whose ids have no prefix takes the others' off
+        ("resp_xyz", "", "xyz"),
+        ("plain", "", "plain"),
+        ("plain", "resp_", "resp_plain"),
+        ("", "", "crosswire"),
+    ],
+)
+def test_ids_are_re_prefixed(source: str, prefix: str, expected: str) -> None:
+    assert derive_id(source, prefix) == expected
 
 
 def test_unknown_format_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="expected one of anthropic, openai-chat, openai-responses"):
+    with pytest.raises(ValueError) as info:
         formats.get("cohere")
+    assert str(info.value) == f"unknown format 'cohere': expected one of {', '.join(FORMATS.names)}"
+    assert len(FORMATS) >= 3 and all(name in str(info.value) for name in ("anthropic", "openai-chat"))
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS), ids=FORMATS.names)
@@ -94,7 +118,7 @@ def test_what_a_converting_route_answers_itself_is_complete(fmt: formats.Format)
     if fmt.write_token_count is not None:
         assert 7 in fmt.write_token_count(7).values()
     model = fmt.write_model("m-1")
-    assert "m-1" in model.values() and model in fmt.write_models([model]).get("data", [])
+    assert "m-1" in model.values() and [model] in fmt.write_models([model]).values()
     assert not (fmt.forward_headers & CREDENTIAL_HEADERS)
 
 
@@ -109,3 +133,25 @@ def test_a_whole_answer_is_claimed_by_its_own_format_only(fmt: formats.Format) -
     assert [f.name for f in FORMATS if f.response_body(answer)] == [fmt.name]
     error, _ = fmt.write_error(ApiError("api_error", "boom"), 500)
     assert not any(f.response_body(error) for f in FORMATS)
+
+
+@pytest.mark.parametrize("target", list(FORMATS), ids=FORMATS.names)
+@pytest.mark.parametrize("source", list(FORMATS), ids=FORMATS.names)
+def test_a_recorded_endpoint_becomes_the_target_formats(source: formats.Format, target: formats.Format) -> None:
+    """Converting a recording addresses the target's endpoint (flowformats.endpoint_path), whatever
+    the two formats put in their paths; a format that reads the model and streaming from its path
+    reads back the ones the request has."""
+    from crosswire.flowformats import endpoint_path
+
+    def official(fmt: formats.Format, model: str, stream: bool) -> str:
+        first = fmt.path_suffixes[0]
+        return fmt.request_target("/v1" + first if first.startswith("/") else "/v1", model, stream)
+
+    recorded = official(source, "model-1", True)
+    path = endpoint_path(recorded, source.name, target.name, "model-2", True)
+    assert path == official(target, "model-2", True)
+    assert FORMATS.for_path(path) is target, path
+    assert target.read_target(path) in ((None, None), ("model-2", True))
+    if source.path_suffixes[0].startswith("/"):  # a path prefix of the source's (a gateway's) is kept
+        gateway = endpoint_path("/gw" + recorded, source.name, target.name, "model-2", False)
+        assert gateway.startswith("/gw/v1"), gateway

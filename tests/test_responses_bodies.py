@@ -20,12 +20,13 @@ import openai
 import orjson
 import pytest
 from bodies_judge import (
-    _force,
     anthropic_parses,
     check_anthropic_request,
     check_openai_request,
-    openai_client,
+    check_responses_request,
     openai_parses,
+    responses_body,
+    responses_parses,
 )
 from conftest import wire_params
 from crosswire import Options, RequestRejected, convert_error, convert_request, convert_response, error_body
@@ -34,8 +35,6 @@ from crosswire.formats.openai_responses import OpenAIResponsesStreamWriter
 from crosswire.formats.openai_responses_body import read_response, write_response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openai.types.responses import response_create_params
-from pydantic import ConfigDict, TypeAdapter
 from test_request_rejected import JSON
 from test_request_rejected import _paths as mutation_paths
 from test_request_validity import _calls as request_calls
@@ -44,9 +43,6 @@ from test_request_validity import anthropic_conversations, openai_conversations
 REDACTED = "crosswire.redacted_thinking:"  # the documented marker (docs/responses.md)
 CREATED = 1_700_000_000
 RESPONSE_FILES = "openai_response[._]*json"  # openai_response.json, openai_response_*.json (not the errors)
-RESPONSES_REQUEST: TypeAdapter[Any] = TypeAdapter(
-    response_create_params.ResponseCreateParams, config=ConfigDict(extra="forbid")
-)
 # Documented: incomplete_details.reason <-> stop reason; the stop reasons of a completed response.
 INCOMPLETE = {"max_tokens": "max_output_tokens"}
 CHAT_FINISH = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length", "refusal": "content_filter"}
@@ -54,77 +50,6 @@ CHAT_FINISH = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "leng
 
 def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_bytes())
-
-
-# --- judges ------------------------------------------------------------------------------------
-
-
-def responses_parses(body: Any, status: int = 200) -> Any:
-    """What ``client.responses.create`` returns for ``body`` (or the exception it raises)."""
-    try:
-        return openai_client(status, body).responses.create(model="m", input="x")
-    except openai.APIError as exc:
-        return exc
-
-
-def check_responses_request(body: dict[str, Any]) -> None:
-    """The SDK's request types (unknown keys forbidden), the bytes it would send, the API's rules."""
-    _force(RESPONSES_REQUEST.validate_python(body))
-    seen: list[dict[str, Any]] = []
-    kwargs = {k: v for k, v in body.items() if k != "stream"}
-    openai_client(200, responses_body([]), seen).responses.create(**kwargs)
-    assert seen == [kwargs], "the SDK would send something else"
-    check_responses_rules(body)
-
-
-def check_responses_rules(body: dict[str, Any]) -> None:
-    """Every function_call_output answers an earlier call, every call is answered, ids are call ids."""
-    items = body["input"] if isinstance(body["input"], list) else []
-    calls: list[str] = []
-    answered: set[str] = set()
-    for i, item in enumerate(items):
-        kind = item.get("type", "message")
-        if kind == "function_call":
-            assert not item.get("id", "").startswith("call") and item["call_id"] not in calls
-            calls.append(item["call_id"])
-        elif kind == "function_call_output":
-            assert item["call_id"] in calls, f"input[{i}] answers no earlier function_call"
-            answered.add(item["call_id"])
-        elif kind == "reasoning":
-            assert item["id"].startswith("rs_") and (item.get("encrypted_content") or item["summary"] is not None)
-    assert set(calls) <= answered, "a function_call has no function_call_output"
-    assert body.get("max_output_tokens", 16) >= 16
-    for tool in body.get("tools", []):
-        if tool["type"] == "function":
-            assert isinstance(tool["strict"], bool)
-    if "tools" not in body:
-        assert "tool_choice" not in body and "parallel_tool_calls" not in body
-
-
-def responses_body(output: list[dict[str, Any]], status: str = "completed", **extra: Any) -> dict[str, Any]:
-    """A Response object as the API documents it (hand-written, for upstream answers)."""
-    return {
-        "id": "resp_abc",
-        "object": "response",
-        "created_at": CREATED,
-        "status": status,
-        "error": None,
-        "incomplete_details": None,
-        "instructions": None,
-        "model": "gpt-5",
-        "output": output,
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": {
-            "input_tokens": 30,
-            "input_tokens_details": {"cached_tokens": 10},
-            "output_tokens": 20,
-            "output_tokens_details": {"reasoning_tokens": 5},
-            "total_tokens": 50,
-        },
-        **extra,
-    }
 
 
 def _view_responses(resp: Any) -> dict[str, Any]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from crosswire.routes import ConfigError, find_route, find_target, format_for_path, load_routes
+from crosswire import formats, policy, routes
+from crosswire.formats.registry import Registry
+from crosswire.routes import ConfigError, build_route, find_route, find_target, format_for_path, load_routes
 
 ENV = {"ANTHROPIC_API_KEY": "ak", "OPENAI_API_KEY": "ok", "MY_KEY": "mk"}
 LINE = "https://api.openai.com/v1/chat/completions -> https://api.anthropic.com/v1/messages"
@@ -143,6 +147,54 @@ def test_bad_model_options_are_startup_errors(tmp_path: Path, field: str, value:
     assert f"field {field!r}" in str(info.value) and says in str(info.value)
 
 
+@pytest.mark.parametrize("identity", [False, True])
+def test_a_query_credential_is_never_forwarded(identity: bool) -> None:
+    line = "/v1/chat/completions -> https://up.test/v1/" + ("chat/completions" if identity else "messages")
+    (route,) = load_routes(None, [line], environ=ENV)
+    path, query = policy.split_path(
+        route.upstream_path("/v1/chat/completions?key=K1&a=%20b&API_KEY=K2&api-key=K3&Key=K4&k%65y=K5&z")
+    )
+    sent = policy.join_path(path, policy.strip_query(query))  # what the addon sends
+    assert "K" not in sent
+    # an identity route forwards the rest of the client's query; a converting route none of it
+    assert sent.endswith("?a=%20b&z") if identity else sent == "/v1/messages"
+
+
+def _with_format(monkeypatch: pytest.MonkeyPatch, **fields: Any) -> None:
+    """A registry with one more format (the anthropic codec under another name and URLs)."""
+    extra = dataclasses.replace(formats.FORMATS.get("anthropic"), name="modelpath", **fields)
+    monkeypatch.setattr(routes, "FORMATS", Registry(*formats.FORMATS, extra))
+
+
+def test_a_format_with_the_model_in_the_path_is_told_from_its_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_format(monkeypatch, path_suffixes=(":generate",), route_suffixes=("/engines",), key_env="MODELPATH_KEY")
+    route = build_route(
+        {"match": "https://client.test/v2/engines", "upstream": "https://up.test/v1/messages"},
+        source="test",
+        name="r",
+        environ=ENV,
+    )
+    assert (route.client_format, route.upstream_format) == ("modelpath", "anthropic")
+    assert routes.format_for_path("/v2/engines/big:generate?x=1") == "modelpath"
+    assert routes.format_for_path("/v2/engines/") == "modelpath"
+    assert routes.format_for_path("/v2/enginesX") is None
+
+
+def test_a_client_formats_own_query_stays_behind_on_a_converting_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_format(monkeypatch, path_suffixes=(":generate",), route_suffixes=("/engines",), key_env="MODELPATH_KEY")
+    env = {**ENV, "MODELPATH_KEY": "k"}
+    converting = build_route(
+        {"match": "/v2/engines", "upstream": "https://up.test/v1/messages"}, source="t", name="r", environ=env
+    )
+    assert converting.upstream_path("/v2/engines/big:generate?alt=sse&key=K&q=1") == "/v1/messages"
+    same = build_route(
+        {"match": "/v2/engines", "upstream": "https://up.test/v3/engines"}, source="t", name="r", environ=env
+    )
+    assert (
+        same.identity and same.upstream_path("/v2/engines/big:generate?alt=sse") == "/v3/engines/big:generate?alt=sse"
+    )
+
+
 def test_identity_route_maps_prefix(tmp_path: Path) -> None:
     (route,) = routes_from(
         tmp_path,
@@ -218,8 +270,8 @@ def test_empty_key_env_sends_no_key(tmp_path: Path) -> None:
         ("[[route]]\nmatch='/v1/messages'\nupstream='http://h:99999/v1/messages'\n", ["'upstream'", "port"]),
         ("[[route]]\nmatch='/v1/x'\nupstream='http://h/v1/messages'\n", ["'match'", "client_format"]),
         (
-            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nclient_format='gemini'\n",
-            ["'client_format'", "'gemini'", "openai-responses"],
+            "[[route]]\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\nclient_format='cohere'\n",
+            ["'client_format'", "'cohere'", "openai-responses"],
         ),
         (
             "[[route]]\nname='x'\nmatch='/v1/messages'\nupstream='http://h/v1/messages'\napi_key_env='NOPE_KEY'\n",
@@ -509,3 +561,104 @@ def test_model_names_come_from_the_map() -> None:
     route = replace(route, model_map={"gpt-4o": "claude-sonnet-4-5", "*": "claude-haiku-4-5"})
     assert route.model_names() == ["gpt-4o"] and route.knows_model("anything")
     assert not replace(route, model_map={"gpt-4o": "x"}).knows_model("o3")
+
+
+GEMINI_LINE = "https://generativelanguage.googleapis.com/v1beta/models -> https://api.anthropic.com/v1/messages"
+GEMINI_HOST = "generativelanguage.googleapis.com"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind", "detail"),
+    [
+        ("POST", "/v1beta/models/gemini-2.5-pro:generateContent", "generate", ""),
+        ("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&key=K", "generate", ""),
+        ("POST", "/v1beta/models/gemini-2.5-pro:countTokens", "count_tokens", "token counting"),
+        ("POST", "/v1beta/models/text-embedding-004:embedContent", "unsupported", "embeddings"),
+        ("POST", "/v1beta/models/text-embedding-004:batchEmbedContents", "unsupported", "embeddings"),
+        ("POST", "/v1beta/models/gemini-2.5-pro:batchGenerateContent", "unsupported", "batch generation"),
+        ("GET", "/v1beta/models?pageSize=50", "models", ""),
+        ("GET", "/v1beta/models/gemini-2.5-pro", "model", "gemini-2.5-pro"),
+        ("POST", "/v1beta/models", "not_found", ""),  # the collection is no endpoint
+        ("GET", "/v1beta/models/gemini-2.5-pro:generateContent", "not_found", ""),
+        ("POST", "/v1beta/models/gemini-2.5-pro:predict", "not_found", ""),
+        ("POST", "/v1beta/models/a/b:generateContent", "not_found", ""),  # a model is one segment
+        ("POST", "/v1beta/models:generateContent", None, None),  # not under the collection
+        ("POST", "/v1beta/cachedContents", None, None),
+        ("POST", "/v1/models/gemini-2.5-pro:generateContent", None, None),
+    ],
+)
+def test_what_each_request_to_a_gemini_route_is(method: str, path: str, kind: str | None, detail: str | None) -> None:
+    """A gemini route names the collection: its endpoints and sub-endpoints are methods of a model under it."""
+    routes = load_routes(None, [GEMINI_LINE], environ=ENV)
+    target = find_target(routes, method, "https", GEMINI_HOST, 443, path)
+    if kind is None:
+        assert target is None and find_route(routes, method, "https", GEMINI_HOST, 443, path) is None
+    else:
+        assert target is not None and (target.kind, target.detail) == (kind, detail)
+        assert (find_route(routes, method, "https", GEMINI_HOST, 443, path) is not None) == (kind == "generate")
+
+
+def test_a_gemini_route_on_one_endpoint_converts_that_endpoint_only() -> None:
+    line = (
+        f"https://{GEMINI_HOST}/v1beta/models/gemini-2.5-pro:generateContent -> https://api.anthropic.com/v1/messages"
+    )
+    (route,) = load_routes(None, [line], environ=ENV)
+    assert route.client_format == "gemini" and route.models_path == "/v1beta/models"
+    kinds = {
+        path: getattr(route.target("POST", "https", GEMINI_HOST, 443, path), "kind", None)
+        for path in (
+            "/v1beta/models/gemini-2.5-pro:generateContent",
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+            "/v1beta/models/gemini-2.5-pro:countTokens",
+            "/v1beta/models/other:generateContent",
+        )
+    }
+    assert list(kinds.values()) == ["generate", "not_found", "count_tokens", "not_found"]
+    listed = route.target("GET", "https", GEMINI_HOST, 443, "/v1beta/models")
+    assert listed is not None and listed.kind == "models"
+
+
+def test_a_websocket_upgrade_under_a_gemini_collection_is_refused() -> None:
+    routes = load_routes(None, [GEMINI_LINE], environ=ENV)
+    path = "/v1beta/models/gemini-2.5-pro:streamGenerateContent"
+    target = find_target(routes, "GET", "https", GEMINI_HOST, 443, path, websocket=True)
+    assert target is not None and target.kind == "websocket"
+    assert target.route.endpoint == "/v1beta/models/{model}:generateContent or :streamGenerateContent"
+
+
+@pytest.mark.parametrize(
+    ("upstream", "client_path", "sent"),
+    [
+        ("https://up.test/v1beta/models", "/v1beta/models/g:countTokens?key=K", "/v1beta/models/g:countTokens?key=K"),
+        ("https://up.test/gw/v1beta/models", "/v1beta/models?pageSize=5", "/gw/v1beta/models?pageSize=5"),
+        (
+            "https://up.test/v1beta/models/x:generateContent",
+            "/v1beta/models/g:generateContent",
+            "/v1beta/models/g:generateContent",
+        ),
+    ],
+)
+def test_a_gemini_identity_route_carries_its_collection(upstream: str, client_path: str, sent: str) -> None:
+    """Everything under the client's collection lands under the upstream's (the addon then strips
+    the query's credentials: tests/test_policy.py)."""
+    (route,) = load_routes(
+        None, [f"https://{GEMINI_HOST}/v1beta/models -> {upstream}"], environ={"GEMINI_API_KEY": "g"}
+    )
+    assert route.identity
+    path = client_path.split("?")[0]
+    target = route.target("POST" if ":" in path else "GET", "https", GEMINI_HOST, 443, path)
+    assert target is not None and target.kind == "forward"
+    assert route.upstream_path(client_path) == sent
+
+
+def test_a_route_to_gemini_sends_the_key_in_x_goog_api_key() -> None:
+    (route,) = load_routes(
+        None,
+        ["https://api.anthropic.com/v1/messages -> https://generativelanguage.googleapis.com/v1beta/models"],
+        environ={"GEMINI_API_KEY": "AIza-upstream"},
+    )
+    assert route.upstream_format == "gemini" and route.api_key_env == "GEMINI_API_KEY"
+    assert route.credential() == ("x-goog-api-key", "AIza-upstream")
+    assert route.upstream_path("/v1/messages?beta=true", "gemini-2.5-pro", True) == (
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    )

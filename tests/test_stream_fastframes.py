@@ -371,7 +371,8 @@ def sse(events: Iterator[tuple[str, Any]]) -> bytes:
     return "".join(out).encode()
 
 
-@pytest.mark.parametrize("source", NAMES)
+# The formats whose readers have a fast path (gemini's has none yet: it reads every event the careful way).
+@pytest.mark.parametrize("source", list(GENERATORS))
 def test_fast_and_careful_agree_on_generated_streams(source: str) -> None:
     taken = 0
     for seed in range(150):
@@ -383,7 +384,7 @@ def test_fast_and_careful_agree_on_generated_streams(source: str) -> None:
     assert taken > 500  # the fast path really ran: most fragments are in its shapes
 
 
-@pytest.mark.parametrize(("source", "target"), PAIRS)
+@pytest.mark.parametrize(("source", "target"), [(s, t) for s, t in PAIRS if s in GENERATORS])
 def test_each_writers_own_stream_read_back_agrees(source: str, target: str) -> None:
     """A writer's output read by its own format's reader (our own frame shapes), both paths."""
     for seed in range(30):

@@ -8,15 +8,10 @@ accumulator plus the documented mapping (docs/responses.md), never from crosswir
 
 from __future__ import annotations
 
-import importlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import httpx
-import jiter
 import openai
 import pytest
 from conftest import wire_params
@@ -25,6 +20,23 @@ from crosswire.convert import StreamConverter
 from crosswire.events import EventLog
 from crosswire.formats import openai_responses
 from crosswire.sse import SSEDecoder as CrosswireDecoder
+from formats_support import (
+    ERRORS,
+    FIXTURES,
+    View,
+    _client,
+    anthropic_view,
+    call,
+    chat_view,
+    frame,
+    message,
+    project,
+    response_object,
+    responses_view,
+    start,
+    usage,
+)
+from grammar import CheckedSink
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai._streaming import SSEDecoder
@@ -58,202 +70,7 @@ def source_format(path: Path) -> str:
     return "anthropic" if name.startswith("anthropic") else "openai-chat" if "_chat_" in name else "openai-responses"
 
 
-# ---------------------------------------------------------------- judges
-
-
-def _http(sdk: Any) -> Any:
-    """The httpx flavour an SDK release is built on (anthropic 2.x moved to httpx2)."""
-    base = importlib.import_module(sdk.__name__ + "._base_client")
-    return getattr(base, "httpx2", None) or httpx
-
-
-def _client(sdk: Any, cls: type, body: bytes, base_url: str) -> Any:
-    mod = _http(sdk)
-    sse = {"content-type": "text/event-stream"}
-    transport = mod.MockTransport(lambda request: mod.Response(200, headers=sse, content=body))
-    return cls(api_key="test", base_url=base_url, http_client=mod.Client(transport=transport), max_retries=0)
-
-
-@dataclass
-class View:
-    """What a client ends up with, in a format-neutral shape."""
-
-    parts: list[tuple[str, str]] = field(default_factory=list)  # ("text" | "refusal", text), empty ones left out
-    thinking: list[tuple[str, str]] = field(default_factory=list)  # (text, signature)
-    redacted: list[str] = field(default_factory=list)
-    calls: list[tuple[str, str, Any]] = field(default_factory=list)  # (call id, name, parsed arguments)
-    stop: str | None = None  # canonical vocabulary
-    usage: dict[str, int] = field(default_factory=dict)  # input (all of it), cached, output, reasoning
-    error: str | None = None  # the error message the client saw
-
-
-def _args(raw: str) -> Any:
-    try:
-        return json.loads(raw or "{}")
-    except json.JSONDecodeError:  # cut short (max tokens): compare as the anthropic SDK parses it
-        return jiter.from_json(raw.encode(), partial_mode=True)
-
-
-def responses_view(body: bytes) -> View:
-    """The openai SDK's Responses accumulator over ``body``."""
-    client = _client(openai, openai.OpenAI, body, "http://127.0.0.1:9/v1")
-    view = View()
-    response = None
-    # The API re-encrypts reasoning for each event; its docs say to keep the output_item.done one.
-    encrypted: dict[str, str] = {}
-    try:
-        with client.responses.stream(model="m", input="hi") as stream:
-            for event in stream:
-                if event.type == "response.output_item.done" and event.item.type == "reasoning":
-                    encrypted[event.item.id] = event.item.encrypted_content or ""
-                elif event.type in ("response.completed", "response.incomplete"):
-                    response = event.response
-                elif event.type == "error":  # the documented shape: the SDK yields it, does not raise
-                    view.error = event.message
-                elif event.type == "response.failed" and view.error is None:
-                    view.error = event.response.error.message
-    except openai.APIError as exc:
-        view.error = exc.message
-        return view
-    if response is None:
-        return view
-    return response_object_view(response, encrypted, view)
-
-
-def response_object_view(response: Any, encrypted: dict[str, str] | None = None, view: View | None = None) -> View:
-    """What a Responses client has from a (streamed or whole) SDK ``Response``."""
-    view = view or View()
-    encrypted = encrypted or {}
-    for item in response.output:
-        if item.type == "message":
-            for part in item.content:
-                text = part.text if part.type == "output_text" else part.refusal
-                if text:
-                    view.parts.append(("text" if part.type == "output_text" else "refusal", text))
-        elif item.type == "function_call":
-            view.calls.append((item.call_id, item.name, _args(item.arguments)))
-        elif item.type == "reasoning":
-            content = encrypted.get(item.id, item.encrypted_content or "")
-            if content.startswith(REDACTED):
-                view.redacted.append(content[len(REDACTED) :])
-            else:
-                view.thinking.append(("\n\n".join(s.text for s in item.summary), content))
-    if response.status == "incomplete":
-        reason = response.incomplete_details.reason
-        view.stop = {"max_output_tokens": "max_tokens", "content_filter": "refusal"}[reason]
-    else:
-        refused = any(kind == "refusal" for kind, _ in view.parts)
-        view.stop = "refusal" if refused else "tool_use" if view.calls else "end_turn"
-    usage = response.usage
-    view.usage = {
-        "input": usage.input_tokens,
-        "cached": usage.input_tokens_details.cached_tokens,
-        "output": usage.output_tokens,
-        "reasoning": usage.output_tokens_details.reasoning_tokens,
-    }
-    return view
-
-
-def anthropic_view(body: bytes) -> View:
-    client = _client(anthropic, anthropic.Anthropic, body, "http://127.0.0.1:9")
-    try:
-        with client.messages.stream(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]) as s:
-            message = s.get_final_message()
-    except anthropic.APIStatusError as exc:
-        return View(error=exc.body["error"]["message"])  # type: ignore[index]
-    return message_view(message)
-
-
-def message_view(message: Any) -> View:
-    """What an anthropic client has from a (streamed or whole) SDK ``Message``."""
-    view = View()
-    for block in message.content:
-        if block.type == "text" and block.text:
-            view.parts.append(("text", block.text))
-        elif block.type == "thinking":
-            view.thinking.append((block.thinking, block.signature))
-        elif block.type == "redacted_thinking":
-            view.redacted.append(block.data)
-        elif block.type == "tool_use":
-            view.calls.append((block.id, block.name, block.input))
-    view.stop = message.stop_reason if message.stop_reason in ("max_tokens", "refusal", "tool_use") else "end_turn"
-    u = message.usage
-    cache_read = u.cache_read_input_tokens or 0
-    view.usage = {
-        "input": u.input_tokens + cache_read + (u.cache_creation_input_tokens or 0),
-        "cached": cache_read,
-        "output": u.output_tokens,
-        "reasoning": 0,
-    }
-    return view
-
-
-def chat_view(body: bytes) -> View:
-    client = _client(openai, openai.OpenAI, body, "http://127.0.0.1:9/v1")
-    try:
-        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as s:
-            for _ in s:
-                pass
-            completion = s.current_completion_snapshot
-    except openai.APIError as exc:
-        return View(error=exc.message)
-    return completion_view(completion)
-
-
-def completion_view(completion: Any) -> View:
-    """What an openai-chat client has from a (streamed or whole) SDK ``ChatCompletion``."""
-    view = View()
-    choice = completion.choices[0]
-    message = choice.message
-    if message.content:
-        view.parts.append(("text", message.content))
-    if message.refusal:
-        view.parts.append(("refusal", message.refusal))
-    reasoning = (message.model_extra or {}).get("reasoning_content")
-    if reasoning:
-        view.thinking.append((reasoning, ""))
-    for call in message.tool_calls or ():
-        view.calls.append((call.id, call.function.name, _args(call.function.arguments)))
-    finish = {"length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
-    view.stop = "refusal" if message.refusal else finish.get(choice.finish_reason, "end_turn")
-    u = completion.usage
-    if u is not None:
-        details = u.completion_tokens_details
-        view.usage = {
-            "input": u.prompt_tokens,
-            "cached": u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0,
-            "output": u.completion_tokens,
-            "reasoning": (details.reasoning_tokens or 0) if details else 0,
-        }
-    return view
-
-
 VIEWS = {"openai-responses": responses_view, "anthropic": anthropic_view, "openai-chat": chat_view}
-
-
-def project(view: View, fmt: str) -> View:
-    """What of ``view`` survives in ``fmt`` (docs/responses.md, "What is lost")."""
-    if view.error is not None:
-        return View(error=view.error)
-    out = View(
-        parts=list(view.parts),
-        thinking=list(view.thinking),
-        redacted=list(view.redacted),
-        calls=list(view.calls),
-        stop=view.stop,
-        usage=dict(view.usage),
-    )
-    if fmt == "anthropic":  # refusal parts become text, no reasoning token count
-        out.parts = [("text", text) for _, text in view.parts]
-        out.usage["reasoning"] = 0
-    elif fmt == "openai-chat":  # one content string, one reasoning string, no signatures
-        text = "".join(t for kind, t in view.parts if kind == "text")
-        refusal = "".join(t for kind, t in view.parts if kind == "refusal")
-        out.parts = [p for p in (("text", text), ("refusal", refusal)) if p[1]]
-        thinking = "".join(t for t, _ in view.thinking)
-        out.thinking = [(thinking, "")] if thinking else []
-        out.redacted = []
-    return out
 
 
 # ---------------------------------------------------------------- wire checks on what we write
@@ -349,165 +166,6 @@ def check_responses_wire(body: bytes, final_repeats_done: bool = True) -> list[t
             (done_items[i]["id"], done_items[i]["type"]) for i in sorted(done_items)
         ]
     return events
-
-
-# ---------------------------------------------------------------- hand-written Responses fixtures
-
-
-def frame(events: list[dict[str, Any]]) -> bytes:
-    """Frames events as the API does: ``event:`` + ``data:``, sequence numbers from 0."""
-    out = []
-    for number, event in enumerate(events):
-        data = {"type": event["type"], "sequence_number": number, **event}
-        out.append(f"event: {event['type']}\ndata: {json.dumps(data)}\n\n")
-    return "".join(out).encode()
-
-
-def response_object(status: str, output: list[Any], usage: Any = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "resp_fixture01",
-        "object": "response",
-        "created_at": CREATED,
-        "status": status,
-        "error": None,
-        "incomplete_details": None,
-        "model": "gpt-fixture",
-        "output": output,
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": usage,
-        **extra,
-    }
-
-
-def start() -> list[dict[str, Any]]:
-    return [
-        {"type": "response.created", "response": response_object("in_progress", [])},
-        {"type": "response.in_progress", "response": response_object("in_progress", [])},
-    ]
-
-
-def usage(
-    input_tokens: int, output_tokens: int, cached: int = 0, reasoning: int = 0, written: int = 0
-) -> dict[str, Any]:
-    return {
-        "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": input_tokens + output_tokens,
-    }
-
-
-def message(index: int, item_id: str, chunks: list[str], kind: str = "output_text") -> tuple[list, dict]:
-    ids = {"item_id": item_id, "output_index": index, "content_index": 0}
-    text = "".join(chunks)
-    if kind == "refusal":
-        empty, full = {"type": "refusal", "refusal": ""}, {"type": "refusal", "refusal": text}
-        deltas = [{"type": "response.refusal.delta", **ids, "delta": c} for c in chunks]
-        done = {"type": "response.refusal.done", **ids, "refusal": text}
-    else:
-        empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-        full = {**empty, "text": text}
-        deltas = [{"type": "response.output_text.delta", **ids, "delta": c, "logprobs": []} for c in chunks]
-        done = {"type": "response.output_text.done", **ids, "text": text, "logprobs": []}
-    item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
-    final = {**item, "status": "completed", "content": [full]}
-    events = [
-        {"type": "response.output_item.added", "output_index": index, "item": item},
-        {"type": "response.content_part.added", **ids, "part": empty},
-        *deltas,
-        done,
-        {"type": "response.content_part.done", **ids, "part": full},
-        {"type": "response.output_item.done", "output_index": index, "item": final},
-    ]
-    return events, final
-
-
-def call(index: int, item_id: str, call_id: str, name: str, chunks: list[str]) -> tuple[list, dict]:
-    item = {"id": item_id, "type": "function_call", "status": "in_progress", "arguments": "", "call_id": call_id}
-    item["name"] = name
-    args = "".join(chunks)
-    final = {**item, "status": "completed", "arguments": args}
-    ids = {"item_id": item_id, "output_index": index}
-    events = [
-        {"type": "response.output_item.added", "output_index": index, "item": item},
-        *({"type": "response.function_call_arguments.delta", **ids, "delta": c} for c in chunks),
-        {"type": "response.function_call_arguments.done", **ids, "arguments": args},
-        {"type": "response.output_item.done", "output_index": index, "item": final},
-    ]
-    return events, final
-
-
-def _summary(text: str) -> dict[str, str]:
-    return {"type": "summary_text", "text": text}
-
-
-def reasoning(index: int, item_id: str, parts: list[list[str]], encrypted: str) -> tuple[list, dict]:
-    item = {"id": item_id, "type": "reasoning", "summary": [], "encrypted_content": encrypted[:10]}
-    events: list[dict[str, Any]] = [{"type": "response.output_item.added", "output_index": index, "item": item}]
-    summary = []
-    for number, chunks in enumerate(parts):
-        ids = {"item_id": item_id, "output_index": index, "summary_index": number}
-        text = "".join(chunks)
-        events.append({"type": "response.reasoning_summary_part.added", **ids, "part": _summary("")})
-        events += [{"type": "response.reasoning_summary_text.delta", **ids, "delta": c} for c in chunks]
-        events.append({"type": "response.reasoning_summary_text.done", **ids, "text": text})
-        events.append({"type": "response.reasoning_summary_part.done", **ids, "part": _summary(text)})
-        summary.append(_summary(text))
-    final = {**item, "summary": summary, "encrypted_content": encrypted}  # only the done item's is complete
-    events.append({"type": "response.output_item.done", "output_index": index, "item": final})
-    return events, final
-
-
-def fixture(*pieces: tuple[list, dict], status: str = "completed", used: Any = None, **extra: Any) -> bytes:
-    events = start()
-    for piece_events, _ in pieces:
-        events += piece_events
-    output = [final for _, final in pieces]
-    end = {"completed": "response.completed", "incomplete": "response.incomplete"}[status]
-    events.append({"type": end, "response": response_object(status, output, used or usage(20, 10), **extra)})
-    return frame(events)
-
-
-def _fixtures() -> dict[str, bytes]:
-    text = message(0, "msg_fx0", ["Hello", ", wor", "ld!"])
-    weather = call(1, "fc_fx1", "call_weather1", "get_weather", ['{"ci', 'ty": "Pa', 'ris", "unit', 's": "c"}'])
-    time_call = call(2, "fc_fx2", "call_time2", "get_time", ['{"tz":', ' "Europe/Paris"}'])
-    thought = reasoning(0, "rs_fx0", [["**Plan**", "\n\nLook it up."], ["Then ", "answer."]], "gAAAA-encrypted-blob==")
-    failed_response = response_object("failed", [], error={"code": "server_error", "message": "The model crashed"})
-    return {
-        "text": fixture(text),
-        "function_call_split_args": fixture(call(0, "fc_fx0", "call_only0", "lookup", ['{"q"', ': "a', 'bc"}'])),
-        "parallel_calls": fixture(text, weather, time_call, used=usage(120, 40)),
-        "reasoning_summary_encrypted": fixture(
-            thought, message(1, "msg_fx1", ["The answer."]), used=usage(300, 90, cached=256, reasoning=64)
-        ),
-        "reasoning_then_call": fixture(thought, call(1, "fc_fx1", "call_after1", "search", ['{"q": "x"}'])),
-        "refusal": fixture(message(0, "msg_fx0", ["I can't ", "help with that."], kind="refusal")),
-        "incomplete_max_tokens": fixture(
-            message(0, "msg_fx0", ["Once upon", " a"]),
-            status="incomplete",
-            incomplete_details={"reason": "max_output_tokens"},
-        ),
-        "incomplete_content_filter": fixture(
-            message(0, "msg_fx0", ["Partial"]), status="incomplete", incomplete_details={"reason": "content_filter"}
-        ),
-        "error_event": frame(
-            [
-                *start(),
-                *message(0, "msg_fx0", ["Hel"])[0][:3],
-                {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None},
-            ]
-        ),
-        "response_failed": frame([*start(), {"type": "response.failed", "response": failed_response}]),
-        "truncated": frame([*start(), *message(0, "msg_fx0", ["Hello", " there"])[0][:4]]),
-    }
-
-
-FIXTURES = _fixtures()
-ERRORS = {"error_event": "Slow down", "response_failed": "The model crashed"}
 
 
 def fixture_params() -> list[Any]:
@@ -704,7 +362,7 @@ def test_error_makes_the_sdk_raise_and_fails_the_response() -> None:
 
 def test_truncated_upstream_is_an_error() -> None:
     log = EventLog()
-    reader = openai_responses.OpenAIResponsesStreamReader(log, lambda message: None)
+    reader = openai_responses.OpenAIResponsesStreamReader(CheckedSink(log), lambda message: None)
     for sse in CrosswireDecoder().feed(FIXTURES["truncated"]):
         reader.event(sse.event, sse.data)
     reader.close()

@@ -17,6 +17,7 @@ import openai
 import pytest
 from conftest import wire_files
 from crosswire.convert import StreamConverter
+from formats_support import wire_stream
 from stream_judges import anthropic_accumulate, anthropic_raw, openai_accumulate
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,23 +36,8 @@ STOP["content_filter"] = "refusal"
 OPENAI_ERROR = {"overloaded_error": ("server_error", "overloaded"), "api_error": ("server_error", None)}
 
 
-# The abbreviated docs example leaves out the usage the SDK needs to accumulate it: add some.
-_DOC_USAGE = [
-    (b'"stop_sequence": null}}\n', b'"stop_sequence": null, "usage": {"input_tokens": 7, "output_tokens": 1}}}\n'),
-    (b'"stop_sequence": null}}\n', b'"stop_sequence": null}, "usage": {"output_tokens": 9}}\n'),
-]
-
-
-def _wire(path: Path) -> bytes:
-    body = path.read_bytes()
-    if path.name == "anthropic_stream_docs_thinking.sse":
-        for old, new in _DOC_USAGE:
-            body = body.replace(old, new, 1)
-    return body
-
-
 def _sources(prefix: str, variants: dict[str, tuple[str, tuple[bytes, bytes]]]) -> list[Any]:
-    params = [pytest.param(_wire(f), id=f.name) for f in wire_files(f"{prefix}_stream_*.sse")]
+    params = [pytest.param(wire_stream(f), id=f.name) for f in wire_files(f"{prefix}_stream_*.sse")]
     params += [pytest.param(f.read_bytes(), id=f.name) for f in sorted(FIXTURES.glob(f"{prefix}_*.sse"))]
     for name, (base, (old, new)) in variants.items():
         body = (FIXTURES / base).read_bytes()

@@ -121,6 +121,10 @@ REFUSED = [
         {"role": "user", "content": "x"},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
         {"role": "user", "content": "what now"}]}, "without `tool_result`"),
+    ("anthropic", {"model": "claude-sonnet-4-5", "max_tokens": 100, "temperature": 0.5, "top_p": 0.9,
+                   "messages": [{"role": "user", "content": "x"}]}, "cannot both be specified"),
+    ("anthropic", {"model": "claude-sonnet-4-5", "max_tokens": 100, "temperature": 1.5,
+                   "messages": [{"role": "user", "content": "x"}]}, "between 0 and 1"),
 ]  # fmt: skip
 
 

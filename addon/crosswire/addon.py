@@ -735,7 +735,7 @@ class Crosswire:
                 live,
                 WEBSOCKET_REFUSED,
                 "invalid_request_error",
-                f"crosswire {route.name} does not carry WebSocket connections: use HTTPS (POST {route.match.path})",
+                f"crosswire {route.name} does not carry WebSocket connections: use HTTPS (POST {route.endpoint})",
             )
         elif kind == "count_tokens":
             self._count_tokens(flow, live, route)
@@ -750,7 +750,7 @@ class Crosswire:
                 f"({route.client_format} -> {route.upstream_format})",
             }.get(
                 kind,
-                f"crosswire {route.name} converts POST {route.match.path} (and answers the paths under it it "
+                f"crosswire {route.name} converts POST {route.endpoint} (and answers the paths under it it "
                 f"knows); {flow.request.method} {policy.split_path(flow.request.path)[0]} is not one of them",
             )
             status = LOCAL_STATUS.get(kind, 404)

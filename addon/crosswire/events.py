@@ -440,8 +440,10 @@ def replay(message: Message, sink: StreamSink) -> None:
     that asked for a stream)."""
     usage = message.usage
     sink.message_start(message.id, message.model, {k: v for k, v in usage.items() if "input" in k}, message.created)
+    for carrier in message.native:
+        sink.native(-1, carrier)
     for index, block in enumerate(message.content):
-        sink.block_start(index, block.kind, id=block.id, name=block.name, data=block.data)
+        sink.block_start(index, block.kind, id=block.id, name=block.name, data=block.data, native=block.native)
         if block.kind in ("text", "refusal") and block.text:
             sink.text(index, block.text)
         elif block.kind == "thinking":
@@ -449,9 +451,13 @@ def replay(message: Message, sink: StreamSink) -> None:
                 sink.thinking(index, block.text)
             if block.signature:
                 sink.signature(index, block.signature)
-        elif block.kind == "tool_use":
+        elif block.kind in ("tool_use", "web_search"):
             arguments = block.input if isinstance(block.input, str) else orjson.dumps(block.input or {}).decode()
             sink.tool_input(index, arguments)
+        for citation in block.citations:
+            sink.citation(index, citation)
+        for result in block.results:
+            sink.search_result(index, result)
         sink.block_stop(index)
     if usage:
         sink.usage(dict(usage))

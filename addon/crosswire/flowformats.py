@@ -25,12 +25,19 @@ def path_format(path: str) -> str | None:
 
 def endpoint_path(source_path: str, source: str, target: str, model: str = "", stream: bool = False) -> str:
     """The target's endpoint in place of the source's, keeping the prefix before it (``/v1``, a
-    gateway's ``/openai/v1``); the source's query is not kept: it belongs to the source's API."""
+    gateway's ``/openai/v1``); the source's query is not kept: it belongs to the source's API.
+
+    An endpoint that is a method of a model's resource (``…/models/{model}:generateContent``) has
+    no prefix to keep (its path is the model's, its version its own API's): the target's endpoint
+    is under :data:`API_VERSION_PREFIX`. A target with such endpoints builds the model's path from
+    the prefix alone.
+    """
     path = source_path.split("?", 1)[0].rstrip("/")
-    suffix = next((s for s in FORMATS.get(source).path_suffixes if path.endswith(s)), None)
-    prefix = path[: -len(suffix)] if suffix else API_VERSION_PREFIX
-    target_format = FORMATS.get(target)
-    return target_format.request_target(prefix + target_format.path_suffixes[0], model, stream)
+    source_format, target_format = FORMATS.get(source), FORMATS.get(target)
+    suffix = next((s for s in source_format.path_suffixes if path.endswith(s)), None)
+    prefix = path[: -len(suffix)] if suffix and not source_format.model_in_path else API_VERSION_PREFIX
+    base = prefix if target_format.model_in_path else prefix + target_format.path_suffixes[0]
+    return target_format.request_target(base, model, stream)
 
 
 def target_host(host: str, source: str, target: str) -> str:

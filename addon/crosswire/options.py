@@ -31,8 +31,9 @@ class Options:
     reasoning: whether the upstream model takes reasoning parameters; ``False`` (or
         ``thinking="drop"``) never sends ``reasoning_effort``/``reasoning``/``thinking`` (nor
         ``verbosity``, which only reasoning-era models take).
-    hosted_tools: what to do with a Responses hosted tool (``web_search``, ``file_search``…) on an
-        upstream of another format: ``drop`` it with a warning or ``reject`` the request.
+    hosted_tools: what to do with a Responses hosted tool (``web_search``, ``file_search``…) or a
+        Gemini built-in tool (``googleSearch``…) on an upstream of another format: ``drop`` it with
+        a warning or ``reject`` the request.
     tool_origins: flattened tool name -> the client's tool (from the request conversion), so the
         answer's calls get the client's own call shape back.
     """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .formats import FORMATS
+from .formats import FORMATS, Format
 from .routes import ConfigError
 
 
@@ -40,6 +40,7 @@ PROVIDERS: dict[str, Provider] = {
     for p in (
         Provider("anthropic", "https://api.anthropic.com/v1", "anthropic", "ANTHROPIC_API_KEY"),
         Provider("openai", "https://api.openai.com/v1", "openai-responses", "OPENAI_API_KEY"),
+        Provider("gemini", "https://generativelanguage.googleapis.com/v1beta", "gemini", "GEMINI_API_KEY"),
         Provider("openrouter", "https://openrouter.ai/api/v1", "openai-chat", "OPENROUTER_API_KEY"),
         Provider("deepseek", "https://api.deepseek.com", "openai-chat", "DEEPSEEK_API_KEY", route_options=NO_REASONING),
         Provider("groq", "https://api.groq.com/openai/v1", "openai-chat", "GROQ_API_KEY"),
@@ -54,11 +55,17 @@ PROVIDERS: dict[str, Provider] = {
     )
 }
 
+
+def _official_endpoint(fmt: Format) -> str:
+    """Where a format's own vendor serves it: its endpoint under /v1, or (for a format with the
+    model in the path) the collection a route names."""
+    path = fmt.route_suffixes[0] if fmt.model_in_path and fmt.route_suffixes else "/v1" + fmt.path_suffixes[0]
+    return f"https://{fmt.official_host}{path}"
+
+
 # The endpoint each format is served at by its own vendor: what a tool crosswire does not know calls.
-OFFICIAL_ENDPOINTS: tuple[tuple[str, str], ...] = (
-    ("https://api.anthropic.com/v1/messages", "anthropic"),
-    ("https://api.openai.com/v1/chat/completions", "openai-chat"),
-    ("https://api.openai.com/v1/responses", "openai-responses"),
+OFFICIAL_ENDPOINTS: tuple[tuple[str, str], ...] = tuple(
+    (_official_endpoint(fmt), fmt.name) for fmt in FORMATS if fmt.official_host
 )
 
 
@@ -106,8 +113,11 @@ class Target:
     route_options: Mapping[str, Any] = field(default_factory=dict)
 
     def endpoint(self) -> str:
-        path = FORMATS.get(self.format).path_suffixes[0]
+        fmt = FORMATS.get(self.format)
         base = self.base_url.rstrip("/")
+        if fmt.model_in_path:  # the route names the API; its format's request_target builds each
+            return base  # request's model path under it
+        path = fmt.path_suffixes[0]
         return base if base.endswith(path) else base + path
 
 

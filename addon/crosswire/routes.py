@@ -15,9 +15,10 @@ A route file is TOML::
 
 A one-line route (``crosswire_route``) is ``MATCH -> UPSTREAM`` with every other field defaulted.
 
-A converting route owns its endpoint, the paths under it and the models list beside it
-(:meth:`Route.target` says what each request is); an identity route carries everything under its
-match prefix to the upstream.
+A converting route owns its endpoint, the paths under it and the models list beside it (for a
+format with the model in the path, the collection its endpoints are methods under:
+``/v1beta/models``); :meth:`Route.target` says what each request is. An identity route carries
+everything it owns to the upstream.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from .formats.registry import SubEndpoint
 from .options import HOSTED_TOOL_MODES, THINKING_MODES, Options
 from .policy import CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
-KEY_HEADERS = ("authorization", "x-api-key", "api-key")  # how a route may send its key (api_key_header)
+# How a route may send its key (api_key_header): the usual three, and every registered format's own.
+KEY_HEADERS = tuple(dict.fromkeys(("authorization", "x-api-key", "api-key", *(f.auth_header for f in FORMATS))))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _ROUTE_KEYS = {
@@ -68,8 +70,8 @@ class ConfigError(ValueError):
 
 
 def format_for_path(path: str) -> str | None:
-    """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
-    fmt = FORMATS.for_path(path)
+    """The format a route URL's path implies (``/v1/messages`` -> anthropic), or None."""
+    fmt = FORMATS.for_route(path)
     return fmt.name if fmt else None
 
 
@@ -182,7 +184,7 @@ class Route:
     max_output_tokens: int | None = None
     reasoning: bool = True
     hosted_tools: str = "drop"
-    api_key_header: str = "authorization"  # authorization (Bearer) | x-api-key | api-key
+    api_key_header: str = "authorization"  # one of KEY_HEADERS: authorization (Bearer), x-api-key, api-key, …
 
     @property
     def identity(self) -> bool:
@@ -197,27 +199,45 @@ class Route:
     @property
     def models_path(self) -> str | None:
         """``…/models`` beside the endpoint (``/v1/models`` for ``/v1/messages``), when the match
-        path ends with the client format's endpoint."""
+        path ends with the client format's endpoint; for a format with the model in the path, the
+        collection the endpoints are methods under (``/v1beta/models``)."""
         return _models_path(self.match.path, self.client_format)
+
+    @property
+    def endpoint(self) -> str:
+        """The path a client of this route generates at, as the route's messages name it."""
+        fmt = FORMATS.get(self.client_format)
+        if fmt.model_in_path and not fmt.claims_path(self.match.path):
+            return f"{self.models_path}/{{model}}" + " or ".join(fmt.path_suffixes)
+        return self.match.path
 
     def target(
         self, method: str, scheme: str, host: str, port: int, path: str, websocket: bool = False
     ) -> Target | None:
-        """What the request is to this route, or None when the route does not own it."""
+        """What the request is to this route, or None when the route does not own it.
+
+        A route owns its endpoint and the paths under it, and the models list beside it; for a
+        format with the model in the path, the collection: the endpoints are its models' methods
+        (``…/models/{model}:generateContent``), the sub-endpoints too (``{model}:countTokens``).
+        """
         if not self.match.matches_origin(scheme, host, port):
             return None
-        method, path, endpoint = method.upper(), _norm(path), _norm(self.match.path)
-        if _under(path, endpoint):
+        fmt = FORMATS.get(self.client_format)
+        method, path, models = method.upper(), _norm(path), self.models_path
+        owned = models if fmt.model_in_path and models is not None else _norm(self.match.path)
+        if _under(path, owned):
             if websocket:
                 return Target(self, "websocket")
             if self.identity:
                 return Target(self, "forward")
-            if path == endpoint and method == "POST":
+            if method == "POST" and self._generates(path):
                 return Target(self, "generate")
-            rest = [part for part in path[len(endpoint) :].split("/") if part]
+            rest = [part for part in path[len(owned) :].split("/") if part]
             sub = _sub_endpoint(self.client_format, method, rest)
-            return Target(self, sub.kind, sub.what) if sub else Target(self, "not_found")
-        models = self.models_path
+            if sub is not None:
+                return Target(self, sub.kind, sub.what)
+            if owned != models:
+                return Target(self, "not_found")
         if models is None or not _under(path, models):
             return None
         if self.identity and not websocket:
@@ -225,9 +245,18 @@ class Route:
         rest = [part for part in path[len(models) :].split("/") if part]
         if method == "GET" and not rest and not websocket:
             return Target(self, "models")
-        if method == "GET" and len(rest) == 1 and not websocket:
-            return Target(self, "model", rest[0])
+        if method == "GET" and len(rest) == 1 and not websocket and not (fmt.model_in_path and ":" in rest[0]):
+            return Target(self, "model", rest[0])  # (with the model in the path, `m:method` is a method call)
         return Target(self, "not_found")
+
+    def _generates(self, path: str) -> bool:
+        """Whether a (normalised) path the route owns is its generation endpoint."""
+        endpoint = _norm(self.match.path)
+        fmt = FORMATS.get(self.client_format)
+        if not fmt.model_in_path or fmt.claims_path(endpoint):
+            return path == endpoint
+        parent, _, name = path.rpartition("/")  # one model's method, right under the collection
+        return parent == self.models_path and fmt.claims_path(name)
 
     def credential(self) -> tuple[str, str] | None:
         """The header that carries the route's key to its upstream, or None (no key)."""
@@ -260,7 +289,13 @@ class Route:
         if self.identity:
             prefix, models = self.match.path.rstrip("/"), self.models_path
             upstream_models = _models_path(self.upstream.path, self.upstream_format)
-            if models and upstream_models and _under(_norm(path), models) and not _under(_norm(path), prefix):
+            in_path = FORMATS.get(self.client_format).model_in_path  # everything is under its collection
+            if (
+                models
+                and upstream_models
+                and _under(_norm(path), models)
+                and (in_path or not _under(_norm(path), prefix))
+            ):
                 path = upstream_models + path[len(models) :]
             else:
                 rest = path[len(prefix) :] if path.startswith(prefix) else ""
@@ -297,8 +332,10 @@ class Route:
 
 
 def _models_path(path: str, format_name: str) -> str | None:
-    path = _norm(path)
-    for suffix in FORMATS.get(format_name).path_suffixes:
+    path, fmt = _norm(path), FORMATS.get(format_name)
+    if fmt.model_in_path:  # the collection: the one above an endpoint, else the path names it
+        return path.rpartition("/")[0] if fmt.claims_path(path) else path
+    for suffix in fmt.path_suffixes:
         if path.endswith(suffix):
             return path[: -len(suffix)] + "/models"
     return None
@@ -476,8 +513,8 @@ def build_route(
     key_header = raw.get("api_key_header", FORMATS.get(upstream_format).auth_header)
     if key_header not in KEY_HEADERS:
         raise ConfigError(
-            f"{_where(source, name, 'api_key_header')}: {key_header!r}; use authorization (Bearer), x-api-key or "
-            "api-key (Azure OpenAI)"
+            f"{_where(source, name, 'api_key_header')}: {key_header!r}; use authorization (Bearer), x-api-key, "
+            f"api-key (Azure OpenAI) or another format's own ({', '.join(KEY_HEADERS[3:]) or 'none'})"
         )
 
     model_map = raw.get("model_map", {})

@@ -5,13 +5,14 @@ A new format is its two modules and one line in :data:`FORMATS`.
 
 from __future__ import annotations
 
-from . import anthropic_body, base, openai_chat_body, openai_responses_body
+from . import anthropic_body, base, gemini_body, openai_chat_body, openai_responses_body
 from .registry import Format, Registry
 
 FORMATS = Registry(
     anthropic_body.FORMAT,
     openai_chat_body.FORMAT,
     openai_responses_body.FORMAT,
+    gemini_body.FORMAT,
 )
 
 base.ID_PREFIXES = FORMATS.id_prefixes

@@ -24,10 +24,11 @@ SEARCH_ID_PREFIXES = ("srvtoolu_", "ws_")
 
 
 def derive_id(source_id: str, prefix: str, others: tuple[str, ...] | None = None) -> str:
-    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix);
-    ``others`` are the prefixes it may have instead (default: the message id prefixes)."""
+    """An id with ``prefix`` derived from any format's id (kept when it already has the prefix;
+    an empty prefix, a format whose ids have none, takes the others off); ``others`` are the
+    prefixes it may have instead (default: the message id prefixes)."""
     source_id = source_id or "crosswire"
-    if source_id.startswith(prefix):
+    if prefix and source_id.startswith(prefix):
         return source_id
     for other in ID_PREFIXES if others is None else others:
         if source_id.startswith(other):

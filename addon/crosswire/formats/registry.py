@@ -48,8 +48,9 @@ def _no_error(parsed: Any) -> bool:
 class SubEndpoint:
     """A path under a format's endpoint that is not a generation: crosswire answers it itself.
 
-    pattern: segments after the endpoint path: literals, ``{id}`` (any one segment) and a last
-        ``*`` (any rest); ``""`` is the endpoint itself.
+    pattern: segments after the endpoint path (for a format with the model in the path, after
+        the collection): literals, ``{id}`` (any one segment), ``{id}:method`` (a method of any
+        resource) and a last ``*`` (any rest); ``""`` is the endpoint itself.
     methods: the HTTP methods it takes.
     kind: ``count_tokens`` (answered with a local estimate), ``stored`` (a stored object:
         crosswire stores nothing, 404) or ``unsupported`` (501).
@@ -71,7 +72,15 @@ class SubEndpoint:
 
 
 def _segments_match(pattern: list[str], rest: list[str]) -> bool:
-    return all(p == "{id}" or p == r for p, r in zip(pattern, rest, strict=True))
+    return all(_segment_matches(p, r) for p, r in zip(pattern, rest, strict=True))
+
+
+def _segment_matches(pattern: str, segment: str) -> bool:
+    """``{id}`` is any segment; ``{id}:method`` a method of any resource (``gemini-pro:countTokens``)."""
+    if pattern.startswith("{id}"):
+        method = pattern[len("{id}") :]
+        return not method or (segment.endswith(method) and len(segment) > len(method))
+    return pattern == segment
 
 
 GENERIC_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-goog-api-key"})
@@ -90,8 +99,10 @@ class Format:
     stream_reader, stream_writer: its SSE stream reader (wire -> canonical) and writer.
     read_request … write_error: its body codec (requests, whole responses, errors), from
         ``formats/<format>_body.py``; ``read_error`` returns None for a body not shaped like its errors.
-    path_suffixes: endpoint paths a request of this format ends with (``/chat/completions``); a
-        route's formats are told from its URLs by these.
+    path_suffixes: endpoint paths a request of this format ends with (``/chat/completions``,
+        ``:generateContent``); a route's formats are told from its URLs by these.
+    route_suffixes: further route URLs the format is told from, for a format whose endpoints hold
+        the model in the path: a route names the collection above them (``/models``).
     key_env: the environment variable that holds an upstream key by default.
     auth_header, auth_prefix: how the upstream key is sent (``authorization: Bearer <key>``).
     credential_headers, credential_query: where a client of this format may carry its own
@@ -138,6 +149,7 @@ class Format:
     auth_prefix: str = ""
     credential_headers: frozenset[str] = frozenset()
     credential_query: frozenset[str] = frozenset()
+    route_suffixes: tuple[str, ...] = ()
     default_headers: Mapping[str, str] = field(default_factory=dict)
     request_id_header: str = ""
     stream_frame: Callable[[str, str, Any], bool] = _never
@@ -158,6 +170,16 @@ class Format:
         """Whether an endpoint path (query ignored) is this format's."""
         path = path.split("?", 1)[0].rstrip("/")
         return path.endswith(self.path_suffixes)
+
+    @property
+    def model_in_path(self) -> bool:
+        """Whether the endpoints are methods of a model's resource (``…/models/{model}:generateContent``):
+        each request's path names the model, and a route names the collection above them."""
+        return any(not suffix.startswith("/") for suffix in self.path_suffixes)
+
+    def claims_route(self, path: str) -> bool:
+        """Whether a route URL's path (an endpoint, or a collection of them) is this format's."""
+        return self.claims_path(path) or path.split("?", 1)[0].rstrip("/").endswith(self.route_suffixes)
 
     def credential(self, key: str) -> tuple[str, str]:
         """The header that carries ``key`` to an upstream of this format."""
@@ -194,6 +216,10 @@ class Registry:
     def for_path(self, path: str) -> Format | None:
         """The format an endpoint path implies (``/v1/messages`` -> anthropic), or None."""
         return next((f for f in self._formats.values() if f.claims_path(path)), None)
+
+    def for_route(self, path: str) -> Format | None:
+        """The format a route URL's path implies: an endpoint's, else a collection's (``/models``)."""
+        return self.for_path(path) or next((f for f in self._formats.values() if f.claims_route(path)), None)
 
     @property
     def id_prefixes(self) -> tuple[str, ...]:
