@@ -297,6 +297,56 @@ def test_thinking_drops_temperature_and_forced_tool_choice_drops_thinking() -> N
     assert "thinking" not in out.body and out.body["tool_choice"] == {"type": "any"}
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        "claude-opus-4-7",
+        "claude-opus-4-7-20260416",
+        "claude-opus-5-5",
+        "claude-sonnet-5",
+        "anthropic.claude-opus-4-8-v1:0",
+    ],
+)
+@pytest.mark.parametrize(
+    ("asked", "effort"), [("minimal", "low"), ("low", "low"), ("high", "high"), ("xhigh", "xhigh")]
+)
+def test_models_from_opus_4_7_get_adaptive_thinking_and_no_sampling(model: str, asked: str, effort: str) -> None:
+    # Opus 4.7 on: temperature/top_p are a 400 ("deprecated for this model"), budget_tokens is gone
+    body = {"messages": [USER_HI], "reasoning_effort": asked, "temperature": 0.7, "top_p": 0.9}
+    out = o2a(body, model_map={"*": model})
+    assert out.body["thinking"] == {"type": "adaptive"}
+    assert out.body["output_config"] == {"effort": effort}
+    assert not {"temperature", "top_p", "top_k"} & out.body.keys()
+    assert any(model in w and "temperature" in w for w in out.warnings)
+    plain = o2a({"messages": [USER_HI], "temperature": 0.7}, model_map={"*": model})
+    assert "thinking" not in plain.body and "temperature" not in plain.body
+
+
+def test_adaptive_effort_and_a_json_schema_share_output_config() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
+    rf = {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}
+    out = o2a(
+        {"messages": [USER_HI], "reasoning_effort": "medium", "response_format": rf}, model_map={"*": "claude-opus-4-7"}
+    )
+    assert out.body["output_config"] == {"effort": "medium", "format": {"type": "json_schema", "schema": schema}}
+
+
+@pytest.mark.parametrize(
+    "model", ["claude-opus-4-1", "claude-opus-4-20250514", "claude-sonnet-4-5-20250929", "claude-3-5-haiku"]
+)
+@pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")  # the SDK on Opus 4's dated id
+def test_older_models_keep_budgets_and_sampling(model: str) -> None:
+    out = o2a({"messages": [USER_HI], "temperature": 0.5}, model_map={"*": model})
+    assert out.body["temperature"] == 0.5
+    out = o2a({"messages": [USER_HI], "reasoning_effort": "low"}, model_map={"*": model})
+    assert out.body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+
+
 SIGNED = {"type": "thinking", "thinking": "Let me look it up.", "signature": "EqQBCkYIBxgCKkB=="}
 REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"}
 

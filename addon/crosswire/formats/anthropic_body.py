@@ -7,6 +7,7 @@ Readers turn a parsed JSON body into the canonical :class:`Request`, :class:`Mes
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -29,7 +30,7 @@ from .anthropic import (
     write_usage,
 )
 from .base import SEARCH_ID_PREFIXES, Warn, derive_id, extra_fields, merge_native, native_fields, own_native
-from .body_common import EFFORT_BUDGET, RequestRejected, get, objects, strings
+from .body_common import EFFORT_BUDGET, RequestRejected, budget_effort, get, objects, strings
 from .registry import Format, SubEndpoint
 
 NAME = "anthropic"
@@ -38,6 +39,10 @@ MIN_THINKING_BUDGET = 1024
 WEB_SEARCH_TOOL = "web_search_20250305"  # the version every model with web search takes
 CACHE_CONTROL_DROPPED = "cache_control markers dropped (openai caches prompts automatically)"
 JSON_OBJECT_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
+# Claude Opus 4.7 and every later generation reject the sampling parameters (a 400: "`temperature`
+# is deprecated for this model") and think only adaptively (no budget_tokens). Matched anywhere in
+# the name, so dated and provider-prefixed ids (Bedrock, Vertex) count too; not Opus 4's dated id.
+ADAPTIVE_ONLY = re.compile(r"claude-(?:opus-4-(?:[7-9]|[1-9]\d)|(?:opus|sonnet|haiku)-(?:[5-9]|[1-9]\d))(?!\d)")
 CONTINUE_PLACEHOLDER = "(continue)"
 BILLING_HEADER = "x-anthropic-billing-header:"
 
@@ -362,12 +367,23 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
     if temperature is not None and temperature > 1:
         warn(f"temperature {temperature} above anthropic's maximum of 1: sent as 1")
         temperature = 1.0
+    adaptive_only = ADAPTIVE_ONLY.search(out["model"]) is not None
+    if adaptive_only and (temperature is not None or top_p is not None):
+        warn(f"{out['model']} takes no temperature or top_p (Claude models from Opus 4.7 on): dropped")
+        temperature = top_p = None
     if temperature is not None and top_p is not None:
         # current models reject both together ("cannot both be specified for this model")
         warn("anthropic takes temperature or top_p, not both: top_p dropped")
         top_p = None
     # an anthropic client's own thinking settings go as it sent them
-    thinking = None if "thinking" in req.native else _thinking_budget(req, out, warn)
+    thinking = None
+    if "thinking" not in req.native and adaptive_only:
+        effort = _adaptive_effort(req, out, warn)
+        if effort is not None:
+            out["thinking"] = {"type": "adaptive"}
+            out["output_config"] = {"effort": effort}
+    elif "thinking" not in req.native:
+        thinking = _thinking_budget(req, out, warn)
     if thinking is not None:
         out["thinking"] = {"type": "enabled", "budget_tokens": thinking}
         # The API rejects sampling changes while thinking (top_p only from 0.95).
@@ -405,7 +421,7 @@ def write_request(req: Request, options: Options, warn: Warn) -> dict[str, Any]:
         if req.tool_choice is not None or len(choice) > 1:
             out["tool_choice"] = choice
     if rf and rf["type"] == "json_schema":
-        out["output_config"] = {"format": {"type": "json_schema", "schema": rf["schema"]}}
+        out.setdefault("output_config", {})["format"] = {"type": "json_schema", "schema": rf["schema"]}
     out.update(req.native)  # an anthropic client's own fields, as it sent them
     return out
 
@@ -430,14 +446,7 @@ def _thinking_budget(req: Request, out: dict[str, Any], warn: Warn) -> int | Non
         if req.reasoning_effort not in (None, "none"):
             warn(f"reasoning_effort {req.reasoning_effort!r} has no thinking budget: thinking not enabled")
         return None
-    if req.tool_choice and req.tool_choice["type"] in ("any", "tool"):
-        warn("anthropic extended thinking cannot be combined with a forced tool_choice: thinking not enabled")
-        return None
-    if _unsigned_tool_turn(out["messages"]):
-        warn(
-            "anthropic extended thinking needs the signed thinking of the assistant turn that called the tools "
-            "(use thinking=xml to carry signatures): thinking not enabled for this request"
-        )
+    if not _thinking_allowed(req, out, warn):
         return None
     budget = max(budget, MIN_THINKING_BUDGET)
     if req.max_tokens is None:
@@ -449,6 +458,32 @@ def _thinking_budget(req: Request, out: dict[str, Any], warn: Warn) -> int | Non
         warn(f"thinking budget {budget} lowered to {out['max_tokens'] - 1} to stay below max_tokens")
         budget = out["max_tokens"] - 1
     return budget
+
+
+def _adaptive_effort(req: Request, out: dict[str, Any], warn: Warn) -> str | None:
+    """The ``output_config.effort`` of adaptive thinking for a model that has no budgets, or ``None``."""
+    if req.thinking_budget is not None:
+        effort = budget_effort(req.thinking_budget)
+    elif req.reasoning_effort in EFFORT_BUDGET:
+        effort = "low" if req.reasoning_effort == "minimal" else req.reasoning_effort
+    else:
+        if req.reasoning_effort not in (None, "none"):
+            warn(f"reasoning_effort {req.reasoning_effort!r} has no anthropic effort: thinking not enabled")
+        return None
+    return effort if _thinking_allowed(req, out, warn) else None
+
+
+def _thinking_allowed(req: Request, out: dict[str, Any], warn: Warn) -> bool:
+    if req.tool_choice and req.tool_choice["type"] in ("any", "tool"):
+        warn("anthropic extended thinking cannot be combined with a forced tool_choice: thinking not enabled")
+        return False
+    if _unsigned_tool_turn(out["messages"]):
+        warn(
+            "anthropic extended thinking needs the signed thinking of the assistant turn that called the tools "
+            "(use thinking=xml to carry signatures): thinking not enabled for this request"
+        )
+        return False
+    return True
 
 
 def _unsigned_tool_turn(messages: list[dict[str, Any]]) -> bool:
