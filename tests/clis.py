@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import Mitmdump
+from e2e import UPSTREAM_KEYS, Mitmdump
 
 CLI_DIR = Path(os.environ.get("CROSSWIRE_CLI_DIR") or Path.home() / ".cache" / "crosswire-clis")
 BIN = CLI_DIR / "node_modules" / ".bin"
@@ -108,6 +108,26 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) ->
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
         return Run(-1, out, err + f"\n[timed out after {timeout}s]", time.monotonic() - start)
     return Run(p.returncode, p.stdout, p.stderr, time.monotonic() - start)
+
+
+def judge(run: Run, provider: Any, log: str, client_key: str, final_in: str) -> None:
+    """A completed agent loop: the provider refused nothing, saw the shell tool called and its output
+    come back, the CLI exited 0 with the final text in ``final_in``; the client's key reached no
+    request the provider saw (body, path, headers) and no upstream key reached mitmdump's log."""
+    detail = (
+        f"\n--- CLI stdout:\n{run.stdout[-3000:]}\n--- CLI stderr:\n{run.stderr[-3000:]}\n--- mitmdump:\n{log[-4000:]}"
+    )
+    assert provider.rejections == [], f"the provider refused a request: {provider.rejections}{detail}"
+    assert provider.script.calls_made >= 1, f"the provider never saw the shell tool{detail}"
+    assert any(OUTPUT in o for o in provider.script.outputs_seen), (
+        f"the command's output never came back: {provider.script.outputs_seen}{detail}"
+    )
+    assert run.code == 0, f"the CLI exited {run.code}{detail}"
+    assert FINAL_TEXT in final_in, f"the final text did not reach the CLI's output{detail}"
+    for r in provider.requests:
+        seen = r.body.decode(errors="replace") + r.path + str(r.header_list)
+        assert client_key not in seen, "the client's key reached the provider"
+    assert not any(key in log for key in UPSTREAM_KEYS.values()), "an upstream key reached the log"
 
 
 def claude_env(tmp: Path) -> dict[str, str]:

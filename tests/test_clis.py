@@ -62,24 +62,6 @@ def auth_for(fmt: str) -> tuple[str, str]:
     return ("x-api-key", ANTHROPIC_KEY) if fmt == "anthropic" else ("authorization", f"Bearer {OPENAI_KEY}")
 
 
-def judge(run: clis.Run, provider: StrictProvider, proxy: Mitmdump, client_key: str, final_in: str) -> None:
-    log = proxy.stop()
-    detail = (
-        f"\n--- CLI stdout:\n{run.stdout[-3000:]}\n--- CLI stderr:\n{run.stderr[-3000:]}\n--- mitmdump:\n{log[-4000:]}"
-    )
-    assert provider.rejections == [], f"the provider refused a request: {provider.rejections}{detail}"
-    assert provider.script.calls_made >= 1, f"the provider never saw the shell tool{detail}"
-    assert any(clis.OUTPUT in o for o in provider.script.outputs_seen), (
-        f"the command's output never came back: {provider.script.outputs_seen}{detail}"
-    )
-    assert run.code == 0, f"the CLI exited {run.code}{detail}"
-    assert clis.FINAL_TEXT in final_in, f"the final text did not reach the CLI's output{detail}"
-    for r in provider.requests:
-        assert client_key not in r.body.decode(errors="replace"), "the client's key reached the provider"
-        assert all(client_key not in v for _, v in r.header_list), "the client's key reached the provider"
-    assert ANTHROPIC_KEY not in log and OPENAI_KEY not in log, "an upstream key reached the log"
-
-
 # ---------------------------------------------------------------------------- Claude Code
 
 
@@ -102,7 +84,7 @@ def claude_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: An
         finally:
             proxy.stop()
         out = result.json().get("result", "") if result.stdout.strip().startswith("{") else result.stdout
-        judge(result, p, proxy, clis.CLIENT_KEY_CLAUDE, out)
+        clis.judge(result, p, proxy.stop(), clis.CLIENT_KEY_CLAUDE, out)
     clis.remove_home(tmp)
 
 
@@ -184,7 +166,7 @@ def codex_scenario(tmp: Path, upstream: str, mode: str, model: str, **route: Any
             result = clis.codex(tmp, "Run the test command and tell me what it printed.", env, toml)
         finally:
             proxy.stop()
-        judge(result, p, proxy, clis.CLIENT_KEY_CODEX, result.stdout)
+        clis.judge(result, p, proxy.stop(), clis.CLIENT_KEY_CODEX, result.stdout)
     clis.remove_home(tmp)
 
 
