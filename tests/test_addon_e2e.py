@@ -263,6 +263,10 @@ def test_first_delta_arrives_before_the_upstream_sends_its_last_frame(proxy: Mit
     ):
         if first_delta_at is None and chunk.choices and chunk.choices[0].delta.content:
             first_delta_at = time.monotonic()
+    # The upstream notes the time after its last write; the client may have read it all before that.
+    deadline = time.monotonic() + 5
+    while not upstream.sent_last_piece_at and time.monotonic() < deadline:
+        time.sleep(0.01)
     (last_sent,) = upstream.sent_last_piece_at
     # Six pauses of 0.3 s follow the first delta upstream; a buffering proxy would deliver it after all of them.
     assert first_delta_at is not None and first_delta_at < last_sent

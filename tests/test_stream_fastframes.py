@@ -22,7 +22,7 @@ import orjson
 import pytest
 from conftest import wire_files
 from crosswire import formats
-from crosswire.convert import StreamConverter
+from crosswire.convert import INVALID_UTF8, StreamConverter
 from crosswire.events import EventLog, StreamSink
 from crosswire.formats.base import StreamReader, copyable
 from crosswire.sse import SSEDecoder
@@ -51,9 +51,12 @@ class Counted:
         self.careful(name, data)
 
 
-def convert(source: str, target: str, pieces: list[bytes], fast: bool) -> tuple[bytes, StreamConverter, int]:
-    """The converted bytes, the converter, and how many events took the careful path."""
-    conv = StreamConverter(source, target, created=1700000000)
+def convert(
+    source: str, target: str, pieces: list[bytes], fast: bool, max_frame: int | None = None
+) -> tuple[bytes, StreamConverter, int]:
+    """The converted bytes, the converter, and how many events took the careful path (with ``fast``
+    off, the reader's fast path never runs, so neither can the converter's one-frame path)."""
+    conv = StreamConverter(source, target, created=1700000000, **({"max_frame": max_frame} if max_frame else {}))
     reader = conv._reader
     counted = Counted(reader.careful)
     if fast:
@@ -79,20 +82,57 @@ def canonical(source: str, body: bytes, fast: bool) -> list[tuple[Any, ...]]:
     return log.events
 
 
-def assert_same(source: str, body: bytes, pieces: list[bytes] | None = None) -> int:
+def frames_of(body: bytes) -> list[bytes]:
+    """One chunk per SSE frame (LF line ends), as providers flush a live stream."""
+    parts = body.split(b"\n\n")
+    return [part + b"\n\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+class OneFrameCount:
+    """Counts the chunks a converter turned out by its one-frame path (its template's calls)."""
+
+    def __init__(self, conv: StreamConverter) -> None:
+        self.taken = 0
+        arm = conv._arm
+
+        def counted_arm() -> None:
+            arm()
+            if conv._one is not None:
+                *parts, write = conv._one
+
+                def counted(literal: bytes) -> bytes:
+                    self.taken += 1
+                    return write(literal)
+
+                conv._one = (*parts, counted)  # type: ignore[assignment]
+
+        conv._arm = counted_arm  # type: ignore[method-assign]
+
+
+def assert_same(source: str, body: bytes, pieces: list[bytes] | None = None, max_frame: int | None = None) -> int:
     """Fast and careful agree for every target; the number of events the fast path took."""
     pieces = pieces or [body]
     assert canonical(source, body, fast=True) == canonical(source, body, fast=False)
     taken = 0
     for target in NAMES:
-        fast, fast_conv, careful_calls = convert(source, target, pieces, fast=True)
-        careful, careful_conv, all_calls = convert(source, target, pieces, fast=False)
+        fast, fast_conv, careful_calls = convert(source, target, pieces, fast=True, max_frame=max_frame)
+        careful, careful_conv, all_calls = convert(source, target, pieces, fast=False, max_frame=max_frame)
         assert fast == careful, target
         assert fast_conv.warnings == careful_conv.warnings
         assert fast_conv.usage == careful_conv.usage
         assert (fast_conv.complete, fast_conv.errored) == (careful_conv.complete, careful_conv.errored)
         taken = all_calls - careful_calls
     return taken
+
+
+def one_frame_chunks(source: str, target: str, pieces: list[bytes]) -> int:
+    """How many of ``pieces`` the one-frame path took (fed live: fast paths on)."""
+    conv = StreamConverter(source, target, created=1700000000)
+    count = OneFrameCount(conv)
+    for piece in pieces:
+        conv.feed(piece)
+    conv.close()
+    return count.taken
 
 
 # --- the corpus and the fixtures ----------------------------------------------------------------
@@ -112,6 +152,7 @@ def test_fast_and_careful_agree_on_every_recorded_stream(path: Path) -> None:
     cuts = sorted(rng.sample(range(len(body) + 1), min(len(body) + 1, 30)))
     pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
     assert_same(source, body, pieces)
+    assert_same(source, body, frames_of(body))
 
 
 @pytest.mark.parametrize(
@@ -134,6 +175,16 @@ def test_the_fast_path_takes_the_fragments_of_real_streams(name: str) -> None:
     deltas = sum(1 for line in body.split(b"\n") if line.startswith(b"data:") and b"delta" in line)
     # every fragment after a block's first one is taken (a stream's first may open its block)
     assert assert_same(source_format(name), body) >= deltas * 0.7
+    # fed a frame per chunk, the converter's one-frame path takes every fragment after a block's
+    # first two (the first may open the block, the second arms the path), for every target
+    # but gemini, whose writer has no fragment writers
+    frames = frames_of(body)
+    for target in NAMES:
+        taken = one_frame_chunks(source_format(name), target, frames)
+        if target == "gemini":
+            assert taken == 0
+        else:
+            assert taken >= deltas * 0.5, target
 
 
 # --- copyable: exactly orjson's own literals ----------------------------------------------------
@@ -299,6 +350,9 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
         number = f'"sequence_number":{seq},' if rng.random() < 0.7 else ""
         return "{" + fields[: fields.index(",") + 1] + number + fields[fields.index(",") + 1 :] + "}"
 
+    def named(type: str) -> str:  # OpenAI names every event; a stream without the lines is valid too
+        return type if rng.random() < 0.8 else ""
+
     def delta(type: str, ids: str, text: str) -> str:
         lit = literal(rng, text)
         shape = rng.random()
@@ -326,7 +380,7 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
             ids = f'"item_id":"msg_{position}","output_index":{position},"content_index":0'
             yield "", frame(f'"type":"response.content_part.added",{ids},"part":{{"type":"output_text","text":""}}')
             for piece in pieces:
-                yield "", delta("response.output_text.delta", ids, piece)
+                yield named("response.output_text.delta"), delta("response.output_text.delta", ids, piece)
             yield "", frame(f'"type":"response.output_item.done","output_index":{position},"item":{item}')
         elif kind == "thinking":
             item = f'{{"id":"rs_{position}","type":"reasoning","summary":[]}}'
@@ -338,7 +392,10 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
                     frame(f'"type":"response.reasoning_summary_part.added",{ids},"part":{{"type":"summary_text"}}'),
                 )
                 for piece in pieces:
-                    yield "", delta("response.reasoning_summary_text.delta", ids, piece)
+                    yield (
+                        named("response.reasoning_summary_text.delta"),
+                        delta("response.reasoning_summary_text.delta", ids, piece),
+                    )
             yield "", frame(f'"type":"response.output_item.done","output_index":{position},"item":{item}')
         else:
             item = (
@@ -348,7 +405,7 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
             for piece in pieces:
                 at = position if rng.random() > 0.05 else position + 9
                 yield (
-                    "",
+                    named("response.function_call_arguments.delta"),
                     delta(
                         "response.function_call_arguments.delta",
                         f'"item_id":"fc_{position}","output_index":{at}',
@@ -374,14 +431,18 @@ def sse(events: Iterator[tuple[str, Any]]) -> bytes:
 # The formats whose readers have a fast path (gemini's has none yet: it reads every event the careful way).
 @pytest.mark.parametrize("source", list(GENERATORS))
 def test_fast_and_careful_agree_on_generated_streams(source: str) -> None:
-    taken = 0
+    taken = one_frame = 0
     for seed in range(150):
         rng = random.Random(f"{source}-{seed}")
         body = sse(GENERATORS[source](rng, Script(rng)))
         cuts = sorted(rng.sample(range(len(body) + 1), min(len(body) + 1, rng.randint(0, 12))))
         pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
         taken += assert_same(source, body, pieces)
+        frames = frames_of(body)
+        assert_same(source, body, frames)
+        one_frame += one_frame_chunks(source, "anthropic", frames)
     assert taken > 500  # the fast path really ran: most fragments are in its shapes
+    assert one_frame > 200, one_frame  # and so did the one-frame path
 
 
 @pytest.mark.parametrize(("source", "target"), [(s, t) for s, t in PAIRS if s in GENERATORS])
@@ -426,3 +487,125 @@ def test_a_format_that_opts_into_nothing_reads_and_writes_as_before() -> None:
     sink.tool_input_literals(3, ['"{\\"a\\""', '":1}"'])
     assert sink.got == [("text", 1, "x\n"), ("text", 1, "\u2028é"), ("thinking", 2, "🌍"),
                         ("tool_input", 3, '{"a"'), ("tool_input", 3, ":1}")]  # fmt: skip
+
+
+# --- the converter's one-frame path: what it must hand back ---------------------------------------
+
+
+def _marked_stream(source: str, filler: str = "") -> bytes:
+    """A text block and a tool call with ten fragments each, one of them "MARK", in ``source``'s
+    shapes as crosswire's own writer sends them (whose fragment frames the one-frame path takes)."""
+    frames = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "m", "usage": {}}}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+    ]
+    texts = [f"w{i} " for i in range(10)]
+    texts[6] = filler + "MARK"
+    frames += [
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}})
+        for t in texts
+    ]
+    frames += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 1,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+            },
+        ),
+    ]
+    args = ['{"a', '":"', "x", "y", "MARK2", "z", "1", "2", "3", '"}']
+    frames += [
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": a}},
+        )
+        for a in args
+    ]
+    frames += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}},
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    body = sse(iter(frames))
+    if source == "anthropic":
+        return body
+    conv = StreamConverter("anthropic", source, created=1700000000)
+    return conv.feed(body) + conv.close()
+
+
+ODD_LITERALS = {
+    "invalid UTF-8": b'"M\xffRK"',
+    "an escape orjson writes differently": b'"M\\/RK"',
+    "a non-ASCII character escaped": b'"M\\u00e9RK"',
+    "an escaped surrogate pair": b'"M\\ud83d\\ude00RK"',
+    "a lone surrogate, encoded": b'"M\xed\xa0\x80RK"',
+    "an empty fragment": b'""',
+}
+
+
+@pytest.mark.parametrize("source", list(GENERATORS))
+@pytest.mark.parametrize("odd", list(ODD_LITERALS))
+def test_the_one_frame_path_hands_an_odd_literal_to_the_careful_path(source: str, odd: str) -> None:
+    body = _marked_stream(source)
+    frames = frames_of(body)
+    assert one_frame_chunks(source, "anthropic", frames) >= 10  # armed before the odd frame comes
+    for mark in (b'"MARK"', b'"MARK2"'):
+        at = next(i for i, frame in enumerate(frames) if mark in frame)
+        changed = [*frames[:at], frames[at].replace(mark, ODD_LITERALS[odd]), *frames[at + 1 :]]
+        assert_same(source, b"".join(changed), changed)
+        if odd == "invalid UTF-8":
+            for target in NAMES:
+                _out, conv, _calls = convert(source, target, changed, fast=True)
+                assert INVALID_UTF8 in conv.warnings, target
+
+
+@pytest.mark.parametrize("source", list(GENERATORS))
+def test_the_one_frame_path_takes_only_a_whole_frame_of_the_open_block(source: str) -> None:
+    """A fragment frame with more behind it, cut short, with CR line ends, another block's or
+    one over the frame limit is the careful path's: the output is the same either way."""
+    frames = frames_of(_marked_stream(source))
+    at = next(i for i, frame in enumerate(frames) if b'"MARK"' in frame)
+    odd_chunks = {
+        "a frame and half the next": [frames[at] + frames[at + 1][:9], frames[at + 1][9:]],
+        "half a frame": [frames[at][:-3], frames[at][-3:]],
+        "CR LF line ends": [frames[at].replace(b"\n", b"\r\n")],
+        "one more blank line": [frames[at] + b"\n"],
+        "a comment line": [b": ping\n" + frames[at]],
+        "an id line": [frames[at][:-1] + b"id: 7\n\n"],
+        "two frames": [frames[at] + frames[at + 1]],
+    }
+    for name, chunks in odd_chunks.items():
+        changed = [*frames[:at], *chunks, *frames[at + 1 + (name in ("a frame and half the next", "two frames")) :]]
+        assert b"".join(changed).replace(b"\r\n", b"\n").replace(b": ping\n", b"").replace(b"id: 7\n", b"").replace(
+            b"\n\n\n", b"\n\n"
+        ) == b"".join(frames), name
+        assert_same(source, b"".join(changed), changed)
+    # a fragment frame over the frame limit ends the stream with an error, as the careful path does
+    big = frames_of(_marked_stream(source, filler="M" * 2000))
+    at = next(i for i, frame in enumerate(big) if b"MARK" in frame)
+    limit = len(big[at]) - 3  # the frame's size: its bytes without the blank line, which is over by one
+    assert max(len(frame) for frame in big[:at]) < limit
+    assert_same(source, b"".join(big), big, max_frame=limit)
+    out, conv, _calls = convert(source, "openai-chat", big, fast=True, max_frame=limit)
+    assert conv.errored and str(limit).encode() in out
+
+
+@pytest.mark.parametrize("source", list(GENERATORS))
+def test_nothing_comes_after_the_end_while_the_one_frame_path_is_on(source: str) -> None:
+    frames = frames_of(_marked_stream(source))
+    at = next(i for i, frame in enumerate(frames) if b'"MARK"' in frame)
+    conv = StreamConverter(source, "openai-chat", created=1700000000)
+    for frame in frames[:at]:
+        conv.feed(frame)
+    assert conv._one is not None  # armed: the next fragment would be written from the template
+    assert b'"error"' in conv.close() and conv.errored  # cut short: an error, never a clean end
+    assert conv.feed(frames[at]) == b"" and conv.close() == b""

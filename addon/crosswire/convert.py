@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from . import formats
-from .events import Usage
+from .events import StreamSink, Usage
 from .options import Options
 from .sse import DEFAULT_MAX_FRAME, SSEDecoder, SSEFrameTooLarge
 
 log = logging.getLogger("crosswire")
 
 INVALID_UTF8 = "upstream stream had bytes that are not UTF-8: they were read as U+FFFD"
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class StreamConverter:
@@ -43,12 +53,32 @@ class StreamConverter:
         self._writer = formats.get(target).stream_writer(options, self._warn)
         self._reader = formats.get(source).stream_reader(self._writer, self._warn)
         self._closed = False
+        # The one-frame path: (prefix, its length, rest, key, write) while a chunk that is exactly
+        # the next fragment frame can go from bytes to bytes without the decoder, the reader or the
+        # writer's list (see feed); None while not. Only a writer with fragment writers can have it.
+        self._one: tuple[bytes, int, Any, bytes, Callable[[bytes], bytes]] | None = None
+        self._one_possible = type(self._writer).fragment_writer is not StreamSink.fragment_writer
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:  # the addon (or the CLI) reports them, once each
             self.warnings.append(message)
 
     def feed(self, chunk: bytes) -> bytes:
+        one = self._one
+        if one is not None:
+            # The one-frame path: most chunks of a live stream are one fragment frame of the open
+            # block, in the bytes the frame before had but for the fragment. Such a chunk leaves the
+            # decoder idle and the reader as it was (the last event was such a fragment: _arm), so
+            # its output is the writer's template filled with the literal as it came, when the
+            # literal is valid UTF-8 (the careful path warns about, and replaces, what is not).
+            prefix, at, rest, key, write = one
+            if chunk.startswith(prefix) and len(chunk) <= self._decoder.max_frame:
+                frame = rest(chunk, at)
+                if frame is not None and frame[1] == key:
+                    literal: bytes = frame[2]
+                    if literal.isascii() or _utf8(literal):
+                        return write(literal)
+            self._one = None
         reader = self._reader
         if reader.done:
             return b""
@@ -66,7 +96,18 @@ class StreamConverter:
             reader.fail("api_error", f"crosswire internal error while converting the stream: {exc!r}")
         if decoder.invalid_utf8:
             self._warn(INVALID_UTF8)
+        if reader._primed and self._one_possible and decoder.idle:
+            self._arm()
         return self._drain()
+
+    def _arm(self) -> None:
+        """Turn the one-frame path on when the reader's last event was a fragment frame and the
+        writer can write the next one from a template (neither changes state but for the output)."""
+        frame = self._reader.fragment_frame()
+        if frame is not None and not self._writer.finished:
+            write = self._writer.fragment_writer(frame.kind, frame.block)
+            if write is not None:
+                self._one = (frame.prefix, len(frame.prefix), frame.rest, frame.key, write)
 
     def _feed_keeping_alive(self, pairs: list[tuple[str, str]]) -> None:
         """The rare chunk with an upstream comment frame (``: keep-alive``): the client gets its own
@@ -81,6 +122,7 @@ class StreamConverter:
             start = position or 0
 
     def close(self) -> bytes:
+        self._one = None  # nothing after the end, whatever comes
         if self._closed:
             return b""
         self._closed = True

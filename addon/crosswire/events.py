@@ -38,6 +38,7 @@ writes it back verbatim; any other writer drops it with a warning naming what wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,13 @@ class StreamSink:
     def thinking_literals(self, index: int, literals: list[str]) -> None:
         for text in _decoded(literals):
             self.thinking(index, text)
+
+    def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
+        """For the converter's one-frame path: a function from one more ``kind`` fragment's literal
+        (UTF-8 bytes, as ``<kind>_literals`` would get it) to the bytes that call would write, doing
+        whatever else it would do; None (the default) when there is none. Asked only right after a
+        ``<kind>_literals`` call for block ``index``, and used until anything else reaches the sink."""
+        return None
 
     def signature(self, index: int, signature: str) -> None:
         pass

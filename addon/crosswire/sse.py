@@ -107,6 +107,11 @@ class SSEDecoder:
         self.keepalive_at: list[int] = []
         self._comment = False
 
+    @property
+    def idle(self) -> bool:
+        """Nothing held back and no prologue left: the next chunk is read from its first byte."""
+        return not self._slow
+
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         text = self._text(chunk)
         if not text:

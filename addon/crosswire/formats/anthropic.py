@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -181,12 +181,12 @@ def message_native(fields: dict[str, Any], usage: Any, where: str) -> Native | N
 
 
 # The fragment delta each block kind streams, for the whole-frame fast path: (delta type, its key,
-# the sink method that takes the literal).
+# the fragment kind).
 FRAGMENT_FRAMES = {
-    "text": ("text_delta", "text", "text_literals"),
-    "thinking": ("thinking_delta", "thinking", "thinking_literals"),
-    "tool_use": ("input_json_delta", "partial_json", "tool_input_literals"),
-    "web_search": ("input_json_delta", "partial_json", "tool_input_literals"),
+    "text": ("text_delta", "text", "text"),
+    "thinking": ("thinking_delta", "thinking", "thinking"),
+    "tool_use": ("input_json_delta", "partial_json", "tool_input"),
+    "web_search": ("input_json_delta", "partial_json", "tool_input"),
 }
 # A fragment delta as anthropic sends it: its index and delta type (group 1, compared with the open
 # block's), its literal (group 2), the padding anthropic puts before the last brace.
@@ -194,6 +194,8 @@ _delta_frame = re.compile(
     r'\{"type":"content_block_delta",("index":[0-9]+,"delta":\{"type":"[a-z_]+","[a-z_]+":)'
     rf"({base.NONEMPTY_LITERAL})\}} *\}}"
 ).fullmatch
+# The same frame as a whole chunk's bytes after its event line, data field and ids (OneFrame).
+_ONE_FRAME_REST = re.compile(rb"()(" + base.NONEMPTY_LITERAL_BYTES + rb")\} *\}\n\n").fullmatch
 
 
 class AnthropicStreamReader(base.StreamReader):
@@ -223,6 +225,13 @@ class AnthropicStreamReader(base.StreamReader):
             ids = NO_FRAME if self.done else self._frame_head
         if run:
             self._frame_emit(self._frame_index, run)
+        self._primed = bool(run)
+
+    def fragment_frame(self) -> base.OneFrame | None:
+        if not self._primed or self.done or self._frame_head is NO_FRAME:
+            return None
+        prefix = b'event: content_block_delta\ndata: {"type":"content_block_delta",' + self._frame_head.encode()
+        return base.OneFrame(prefix, _ONE_FRAME_REST, b"", self._frame_kind, self._frame_index)
 
     def careful(self, name: str, raw: str) -> None:
         if self.done:
@@ -373,9 +382,9 @@ class AnthropicStreamReader(base.StreamReader):
         self._index[source] = index
         fragment = FRAGMENT_FRAMES.get(kind)
         if fragment is not None and source.__class__ is int and source not in self._native:
-            dtype, key, method = fragment
+            dtype, key, fragment_kind = fragment
             ids = f'"index":{source},"delta":{{"type":"{dtype}","{key}":'
-            self._expect_frames(ids, getattr(sink, method), index)
+            self._expect_frames(ids, fragment_kind, index)
 
     def truncated_message(self) -> str:
         return "upstream stream ended before message_stop: the answer is incomplete"
@@ -501,6 +510,16 @@ class AnthropicStreamWriter(base.StreamWriter):
 
     def thinking_literals(self, index: int, literals: list[str]) -> None:
         self._frames(_DELTA % self._out + b'{"type":"thinking_delta","thinking":', literals)
+
+    def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
+        # what the three *_literals above write for one literal, as a bytes template (no Python call)
+        if kind == "text":
+            head = self._text_frame(index)
+        else:
+            delta = b"input_json_delta" if kind == "tool_input" else b"thinking_delta"
+            key = b"partial_json" if kind == "tool_input" else b"thinking"
+            head = _DELTA % self._out + b'{"type":"%s","%s":' % (delta, key)
+        return base.template(head, b"}}\n\n")
 
     def signature(self, index: int, signature: str) -> None:
         self._delta(b'{"type":"signature_delta","signature":', signature)

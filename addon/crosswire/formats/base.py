@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -141,6 +141,9 @@ ORJSON_LITERAL = (
 _orjson_literal = re.compile(ORJSON_LITERAL).fullmatch
 # The same, but never the empty string (fast paths pass no empty fragment on).
 NONEMPTY_LITERAL = '"(?!")' + ORJSON_LITERAL[1:]
+# The same over UTF-8 bytes: the surrogates are not excluded here because their UTF-8 form is not
+# valid UTF-8, which the one-frame path checks (``bytes.decode``) for every literal that is not ASCII.
+NONEMPTY_LITERAL_BYTES = NONEMPTY_LITERAL.replace(r"\ud800-\udfff", "").encode()
 
 
 def copyable(literal: str) -> bool:
@@ -158,9 +161,29 @@ def copyable(literal: str) -> bool:
     return _orjson_literal(literal) is not None
 
 
+def template(head: bytes, end: bytes) -> Callable[[bytes], bytes]:
+    """``literal -> head + literal + end``, as one C call (``bytes.__mod__``, the ``%`` in the
+    constant parts doubled)."""
+    return (head.replace(b"%", b"%%") + b"%s" + end.replace(b"%", b"%%")).__mod__
+
+
 def plain_string(value: str) -> bool:
     """Whether ``value`` is the whole content of a JSON string literal with nothing escaped in it."""
     return '"' not in value and "\\" not in value and value.isprintable()
+
+
+class OneFrame(NamedTuple):
+    """A fragment frame as bytes, for a chunk that is that frame and nothing else (SSE's event and
+    data lines and the blank line): it starts with ``prefix``, and ``rest`` matches the remainder
+    (``rest(chunk, len(prefix))``) with ``key`` in group 1 (the ids the prefix cannot hold, such as
+    a sequence number's neighbours; often empty) and the fragment's literal in group 2, in the
+    pattern :data:`NONEMPTY_LITERAL_BYTES`. ``kind`` and ``block`` say whose fragment it is."""
+
+    prefix: bytes
+    rest: Callable[[bytes, int], re.Match[bytes] | None]
+    key: bytes
+    kind: str
+    block: int
 
 
 class StreamReader:
@@ -177,8 +200,12 @@ class StreamReader:
         # The fragment frame expected next (see "the whole-frame fast path"): its text up to the
         # literal's opening quote, and where the fragments go. Reset whenever a block opens or closes.
         self._frame_head = NO_FRAME
+        self._frame_kind = "text"  # the fragment kind: text, thinking or tool_input
         self._frame_emit: Callable[[int, list[str]], None] = sink.text_literals
         self._frame_index = -1
+        # The last event ``events`` read was such a fragment, so another one changes nothing in the
+        # reader or the writer but the output (the converter's one-frame path relies on it).
+        self._primed = False
 
     def event(self, name: str, data: str) -> None:
         """One SSE event: its type (``message`` when the frame named none) and its data."""
@@ -195,10 +222,18 @@ class StreamReader:
         """One event, read without the whole-frame fast path (tests compare the two)."""
         self.event(name, data)
 
-    def _expect_frames(self, head: str, emit: Callable[[int, list[str]], None], index: int) -> None:
+    def _expect_frames(self, head: str, kind: str, index: int) -> None:
         """From now until the open block changes, frames starting with ``head`` (up to and with the
-        opening quote of the fragment's literal) may be fragments of block ``index`` for ``emit``."""
-        self._frame_head, self._frame_emit, self._frame_index = head, emit, index
+        opening quote of the fragment's literal) may be ``kind`` fragments (text, thinking or
+        tool_input) of block ``index``, for the sink's ``<kind>_literals``."""
+        self._frame_head, self._frame_kind, self._frame_index = head, kind, index
+        self._frame_emit = getattr(self.sink, kind + "_literals")
+
+    def fragment_frame(self) -> OneFrame | None:
+        """The converter's one-frame path: how the bytes of a chunk that is exactly the next
+        fragment frame look (:class:`OneFrame`), once the last event read was a fragment of the
+        open block (``_primed``); None otherwise, and always for a reader without a fast path."""
+        return None
 
     def _start_block(
         self, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None

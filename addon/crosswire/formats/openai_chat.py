@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -125,6 +126,14 @@ class OpenAIChatStreamReader(base.StreamReader):
             at, mark = len(head) - 1, self._frame_end
         if run:
             self._frame_emit(self._frame_index, run)
+        self._primed = bool(run)
+
+    def fragment_frame(self) -> base.OneFrame | None:
+        rest = _ONE_FRAME_RESTS.get(self._frame_end)
+        if not self._primed or self.done or rest is None or self._frame_head is NO_FRAME:
+            return None
+        prefix = b"data: " + self._frame_head[:-1].encode()  # the literal's opening quote is the literal's
+        return base.OneFrame(prefix, rest, b"", self._frame_kind, self._frame_index)
 
     def careful(self, name: str, raw: str) -> None:
         if self.done:
@@ -246,9 +255,7 @@ class OpenAIChatStreamReader(base.StreamReader):
             self._tools[position] = index
             if self._chunk_head and position.__class__ is int:
                 self._expect(
-                    f'{{"tool_calls":[{{"index":{position},"function":{{"arguments":"',
-                    '"}}]}' + _CHOICE_END,
-                    self.sink.tool_input_literals,
+                    f'{{"tool_calls":[{{"index":{position},"function":{{"arguments":"', _TOOL_END, "tool_input"
                 )
         elif index != self._open:
             self.warn("openai-chat stream resumed an earlier tool call after a later one began: fragment dropped")
@@ -263,17 +270,14 @@ class OpenAIChatStreamReader(base.StreamReader):
             return self._open
         index = self._start_block(kind)
         if self._chunk_head and kind in ("text", "thinking"):
-            if kind == "text":
-                self._expect('{"content":"', '"}' + _CHOICE_END, self.sink.text_literals)
-            else:
-                self._expect('{"reasoning_content":"', '"}' + _CHOICE_END, self.sink.thinking_literals)
+            self._expect('{"content":"' if kind == "text" else '{"reasoning_content":"', _DELTA_END, kind)
         return index
 
-    def _expect(self, delta_head: str, end: str, emit: Callable[[int, list[str]], None]) -> None:
+    def _expect(self, delta_head: str, end: str, kind: str) -> None:
         """Fragment frames of the block just opened: this stream's chunk head, the choice whose
         delta starts with ``delta_head`` and ends with ``end`` (base.py, the whole-frame fast path)."""
         self._frame_end = end
-        self._expect_frames(self._chunk_head + '"choices":[{"index":0,"delta":' + delta_head, emit, self._open)
+        self._expect_frames(self._chunk_head + '"choices":[{"index":0,"delta":' + delta_head, kind, self._open)
 
     def _finish(self) -> None:
         if not self._started:
@@ -318,6 +322,24 @@ _CHOICE_END = ',"logprobs":null,"finish_reason":null}]'
 # What may follow a fast frame's choices: nothing, OpenAI's null usage, its obfuscation padding.
 _USAGE_NULL = ',"usage":null'
 _OBFUSCATION = ',"obfuscation":"'
+# What follows a text or reasoning fragment's literal, and a tool call's arguments fragment's.
+_DELTA_END = '"}' + _CHOICE_END
+_TOOL_END = '"}}]}' + _CHOICE_END
+
+
+def _one_frame_rest(end: str) -> Callable[[bytes, int], re.Match[bytes] | None]:
+    """A fragment chunk's bytes from its literal on (OneFrame): ``end`` and the plain endings
+    (``_plain_ending``; here an obfuscation of printable ASCII only)."""
+    return re.compile(
+        b"()("
+        + base.NONEMPTY_LITERAL_BYTES
+        + b")"
+        + re.escape(end[1:].encode())
+        + rb'(?:,"usage":null)?(?:,"obfuscation":"[\x20\x21\x23-\x5b\x5d-\x7e]*")?\}\n\n'
+    ).fullmatch
+
+
+_ONE_FRAME_RESTS = {end: _one_frame_rest(end) for end in (_DELTA_END, _TOOL_END)}
 
 
 def _plain_ending(ending: str) -> bool:
@@ -486,6 +508,24 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         else:
             for literal in literals:
                 self._tool_fragment(index, literal.encode())
+
+    def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
+        # what the three *_literals above write for one literal, under the same conditions
+        if self._logprobs is not _NO_LOGPROBS:
+            return None
+        if kind == "text":
+            if not self._content_prefix or index in self._refusals:
+                return None
+            return base.template(self._content_prefix, _CONTENT_END)
+        if not self._prefix:
+            return None
+        if kind == "thinking":
+            if self.options.thinking != "reasoning_content":
+                return None
+            return base.template(self._prefix + self._reasoning_key, b"}" + _NULL_END)
+        if index not in self._tool_index or not self._tool_has_args[index]:
+            return None
+        return base.template(self._prefix + self._tool_args[index], b"}}]}" + _NULL_END)
 
     def _tool_fragment(self, index: int, literal: bytes) -> None:
         if index not in self._tool_index or literal == b'""':  # a web search's input: dropped

@@ -152,6 +152,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._text = sink.text  # bound once: called once per token
         # the matcher of the delta event the fast path expects (its ids are _frame_head)
         self._frame_match = _DELTA_FRAMES["response.output_text.delta"]
+        self._frame_type = "response.output_text.delta"
 
     def event(self, name: str, raw: str) -> None:
         self.events(((name, raw),))
@@ -175,6 +176,15 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             match = self._frame_match
         if run:
             self._fast_run(run)
+        self._primed = bool(run)
+
+    def fragment_frame(self) -> base.OneFrame | None:
+        if not self._primed or self.done or self._frame_head is NO_FRAME:
+            return None
+        type = self._frame_type.encode()
+        prefix = b'event: %s\ndata: {"type":"%s",' % (type, type)
+        rest = _ONE_FRAME_RESTS[self._frame_type]
+        return base.OneFrame(prefix, rest, self._frame_head.encode(), self._frame_kind, self._frame_index)
 
     def _fast_run(self, literals: list[str]) -> None:
         self._frame_emit(self._frame_index, literals)
@@ -371,15 +381,15 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         index = self._open_block(key, kind)
         if kind == "text" and key[0].__class__ is int and key[1].__class__ is int:
             ids = f'"output_index":{key[0]},"content_index":{key[1]},'
-            self._expect("response.output_text.delta", data.get("item_id"), ids, self.sink.text_literals)
+            self._expect("response.output_text.delta", data.get("item_id"), ids, "text")
         return index
 
-    def _expect(self, type: str, item_id: Any, ids: str, emit: Callable[[int, list[str]], None]) -> None:
+    def _expect(self, type: str, item_id: Any, ids: str, kind: str) -> None:
         """Delta frames of the block just opened (base.py, the whole-frame fast path): ``type``
-        events of item ``item_id`` with ``ids`` (its output index, the part's index)."""
+        events of item ``item_id`` with ``ids`` (its output index, the part's index), ``kind`` fragments."""
         if item_id.__class__ is str and base.plain_string(item_id):
-            self._frame_match = _DELTA_FRAMES[type]
-            self._expect_frames(f'"item_id":"{item_id}",{ids}', emit, self._open)
+            self._frame_match, self._frame_type = _DELTA_FRAMES[type], type
+            self._expect_frames(f'"item_id":"{item_id}",{ids}', kind, self._open)
 
     def _part_content(self, index: int, part: dict[str, Any]) -> None:
         text = part.get("refusal") if part.get("type") == "refusal" else part.get("text")
@@ -439,8 +449,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             position = self._open_key[0]
             if kind == "summary" and number.__class__ is int and position.__class__ is int:
                 ids = f'"output_index":{position},"summary_index":{number},'
-                emit = self.sink.thinking_literals
-                self._expect("response.reasoning_summary_text.delta", data.get("item_id"), ids, emit)
+                self._expect("response.reasoning_summary_text.delta", data.get("item_id"), ids, "thinking")
             else:
                 self._frame_head = NO_FRAME
         return index
@@ -475,8 +484,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             index = self._open_block((position, -1), "tool_use", id=call_id, name=name, native=native)
             if itype == "function_call":
                 ids = f'"output_index":{position},'
-                emit = self.sink.tool_input_literals
-                self._expect("response.function_call_arguments.delta", item.get("id"), ids, emit)
+                self._expect("response.function_call_arguments.delta", item.get("id"), ids, "tool_input")
             if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
                 self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
                 if item.get("input"):
@@ -835,6 +843,25 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         frames = map(_DELTA_END.__mod__, zip(encoded, range(seq, self._seq), strict=True))
         self.out.append(prefix + prefix.join(frames))
 
+    def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
+        # what the three *_literals here write for one literal, under the same conditions
+        if index != self._index and kind != "text":
+            return None
+        if kind == "tool_input" and not (
+            self._kind == "tool_use" and not (self._origin and self._origin.kind == "custom")
+        ):
+            return None
+        if kind == "thinking" and not (self._summary and self._kind == "thinking"):
+            return None
+        return self._one_delta
+
+    def _one_delta(self, literal: bytes) -> bytes:
+        """``_deltas`` for one literal, returning the frame."""
+        self._buf.append(literal)
+        seq = self._seq
+        self._seq = seq + 1
+        return self._delta_prefix + _DELTA_END % (literal, seq)
+
     def tool_input(self, index: int, fragment: str) -> None:
         if fragment:
             self._tool_input(index, _dumps(fragment))
@@ -1174,17 +1201,27 @@ def _delta_frame(type: str, ids: str) -> Any:
     ).fullmatch
 
 
-_DELTA_FRAMES = {
-    "response.output_text.delta": _delta_frame(
-        "response.output_text.delta", '"output_index":[0-9]+,"content_index":[0-9]+,'
-    ),
-    "response.function_call_arguments.delta": _delta_frame(
-        "response.function_call_arguments.delta", '"output_index":[0-9]+,'
-    ),
-    "response.reasoning_summary_text.delta": _delta_frame(
-        "response.reasoning_summary_text.delta", '"output_index":[0-9]+,"summary_index":[0-9]+,'
-    ),
+_DELTA_IDS = {  # the ids each delta event carries after its item_id
+    "response.output_text.delta": '"output_index":[0-9]+,"content_index":[0-9]+,',
+    "response.function_call_arguments.delta": '"output_index":[0-9]+,',
+    "response.reasoning_summary_text.delta": '"output_index":[0-9]+,"summary_index":[0-9]+,',
 }
+_DELTA_FRAMES = {type: _delta_frame(type, ids) for type, ids in _DELTA_IDS.items()}
+
+
+def _one_frame_rest(ids: str) -> Callable[[bytes, int], re.Match[bytes] | None]:
+    """A delta event's chunk after its event line and ``{"type":…,`` (OneFrame): ``_delta_frame``
+    over bytes, with the item id and obfuscation in printable ASCII only, and the blank line."""
+    number = rb"(?:0|[1-9][0-9]*)"
+    ascii = rb"[\x20\x21\x23-\x5b\x5d-\x7e]*"
+    return re.compile(
+        rb'(?:"sequence_number":' + number + rb',)?("item_id":"' + ascii + b'",' + ids.encode() + b")"
+        rb'(?:"logprobs":\[\],)?"delta":(' + base.NONEMPTY_LITERAL_BYTES + rb')(?:,"logprobs":\[\])?'
+        rb'(?:,"obfuscation":"' + ascii + rb'")?(?:,"sequence_number":' + number + rb")?\}\n\n"
+    ).fullmatch
+
+
+_ONE_FRAME_RESTS = {type: _one_frame_rest(ids) for type, ids in _DELTA_IDS.items()}
 
 
 def _json_string_piece(text: str) -> str:
