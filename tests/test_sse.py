@@ -380,6 +380,44 @@ def test_feed_pairs_gives_the_type_and_data_of_feed(stream: bytes, cuts: list[in
     assert decode_pairs(chunks) == [(event, data) for event, data, _, _ in decode([stream], close=False)]
 
 
+def decode_pairs_taking_frames(chunks: Iterable[bytes]) -> list[tuple[str, str]]:
+    """``decode_pairs``, but every chunk that ends a held-back frame goes through ``take_frame``
+    first: the frame it hands over and the rest, each read from an idle decoder, must be the same."""
+    decoder = SSEDecoder()
+    pairs = []
+    for chunk in chunks:
+        taken = decoder.take_frame(chunk)
+        if taken is None:
+            pairs += decoder.feed_pairs(chunk)
+            continue
+        frame, rest = taken
+        assert decoder.idle and frame.endswith(b"\n\n")
+        pairs += decoder.feed_pairs(bytes(frame))
+        pairs += decoder.feed_pairs(rest)
+    return pairs
+
+
+@given(streams(), st.lists(st.integers(0, 10_000), max_size=12))
+def test_a_frame_taken_as_bytes_reads_as_the_decoder_would(stream: bytes, cuts: list[int]) -> None:
+    chunks = split_at(stream, [c % (len(stream) + 1) for c in cuts])
+    assert decode_pairs_taking_frames(chunks) == decode_pairs(chunks)
+
+
+def test_take_frame_only_where_a_chunk_ends_the_held_frame() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed_pairs(b"data: a\n\ndata: b") == [("message", "a")]
+    assert decoder.take_frame(b"c") is None and decoder.take_frame(b"\n") is None  # no blank line yet
+    assert decoder.take_frame(b"\r\n\r\n") is None  # CR line ends: the general path's
+    assert decoder.held == len(b"data: b")
+    assert decoder.take_frame(b"c\n\ndata: d") == (bytearray(b"data: bc\n\n"), b"data: d")
+    decoder = SSEDecoder()
+    decoder.feed_pairs(b"data: x\n\ndata: y\n")
+    assert decoder.take_frame(b"\nnext") == (bytearray(b"data: y\n\n"), b"next")  # the blank line straddles
+    small = SSEDecoder(max_frame=10)
+    small.feed_pairs(b"data: x\n\ndata: 1234")
+    assert small.take_frame(b"5\n\n") is None  # over the limit: the general path fails the stream
+
+
 @given(raw_lines(), st.booleans())
 def test_lf_cr_crlf_decode_alike(lines: list[bytes], unterminated: bool) -> None:
     variants = [

@@ -61,7 +61,8 @@ def convert(
     counted = Counted(reader.careful)
     if fast:
         reader.careful = counted  # type: ignore[method-assign]
-    else:  # every event straight to the careful path
+    else:  # every event straight to the careful path, and no large frame read as bytes
+        conv._one_possible = False
         reader.event = counted  # type: ignore[method-assign]
         reader.events = lambda pairs: [counted(name, data) for name, data in pairs]  # type: ignore[method-assign]
     out = b"".join(conv.feed(piece) for piece in pieces) + conv.close()
@@ -609,3 +610,106 @@ def test_nothing_comes_after_the_end_while_the_one_frame_path_is_on(source: str)
     assert conv._one is not None  # armed: the next fragment would be written from the template
     assert b'"error"' in conv.close() and conv.errored  # cut short: an error, never a clean end
     assert conv.feed(frames[at]) == b"" and conv.close() == b""
+
+
+# --- a large fragment frame: read as bytes from the decoder's buffer -------------------------------
+
+
+class LargeFrameCount:
+    """Counts the frames a converter wrote by its large-frame path."""
+
+    def __init__(self, conv: StreamConverter) -> None:
+        self.taken = 0
+        large = conv._large_frame
+
+        def counted(whole: bytearray) -> bytes | None:
+            out = large(whole)
+            self.taken += out is not None
+            return out
+
+        conv._large_frame = counted  # type: ignore[method-assign]
+
+
+def pieces_of(body: bytes, size: int = 1 << 16) -> list[bytes]:
+    """Each frame in pieces of at most ``size`` bytes, as mitmproxy hands a large one over."""
+    return [frame[at : at + size] for frame in frames_of(body) for at in range(0, len(frame), size)]
+
+
+def large_body(source: str, filler: str, odd: bytes = b"") -> bytes:
+    body = _marked_stream(source, filler=filler)
+    if odd:
+        body = body.replace(b'MARK"', b"MARK" + odd + b'"', 1)
+    return body
+
+
+@pytest.mark.parametrize("source", list(GENERATORS))
+@pytest.mark.parametrize("filler", ["x", "é🌍\u2028"])
+def test_a_large_fragment_frame_is_read_as_bytes_with_the_same_output(source: str, filler: str) -> None:
+    body = large_body(source, filler * (300_000 // len(filler.encode())))
+    # frame by frame (a large one in 64 KiB pieces), and in 64 KiB pieces of the whole stream,
+    # where the piece that ends the large frame holds the next frames too
+    for pieces in (pieces_of(body), [body[at : at + (1 << 16)] for at in range(0, len(body), 1 << 16)]):
+        assert_same(source, body, pieces)
+        for target in NAMES:
+            conv = StreamConverter(source, target, created=1700000000)
+            count = LargeFrameCount(conv)
+            for piece in pieces:
+                conv.feed(piece)
+            conv.close()
+            assert count.taken == (0 if target == "gemini" else 1), target
+
+
+@pytest.mark.parametrize("source", list(GENERATORS))
+@pytest.mark.parametrize(
+    "odd",
+    [b"\xff", b"\\/", b"\\u00e9", b"\xed\xa0\x80", b'","extra":"1'],
+    ids=["utf8", "slash", "u00e9", "surrogate", "key"],
+)
+def test_a_large_frame_it_cannot_copy_is_read_as_before(source: str, odd: bytes) -> None:
+    body = large_body(source, "x" * 300_000, odd)
+    pieces = pieces_of(body)
+    assert_same(source, body, pieces)
+    conv = StreamConverter(source, "openai-chat", created=1700000000)
+    count = LargeFrameCount(conv)
+    for piece in pieces:
+        conv.feed(piece)
+    conv.close()
+    assert count.taken == 0
+    if odd == b"\xff":
+        assert INVALID_UTF8 in conv.warnings
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "position"),
+    [
+        ("anthropic", "openai-chat", "the only fragment"),
+        ("anthropic", "openai-chat", "after others"),
+        ("openai-chat", "anthropic", "after others"),  # a chat block opens with its first fragment
+        ("openai-responses", "anthropic", "the only fragment"),
+        ("openai-responses", "anthropic", "after others"),
+    ],
+)
+def test_a_large_fragment_frame_costs_about_twice_its_size(source: str, target: str, position: str) -> None:
+    """Peak traced memory while a 4 MiB fragment frame arrives in 64 KiB chunks: the decoder's
+    buffer and the output, with the literal copied once between them (read as text it took 4-5x)."""
+    import tracemalloc
+
+    frames = frames_of(_marked_stream(source, filler="x" * (4 << 20)))
+    at = next(i for i, frame in enumerate(frames) if b"MARK" in frame)
+    before = frames[:at]
+    if position == "the only fragment":  # no text fragment before it: the one-frame path is not on
+        before = [frame for frame in before if not any(b'"w%d ' % i in frame for i in range(10))]
+    conv = StreamConverter(source, target, created=1700000000)
+    for frame in before:
+        conv.feed(frame)
+    assert (conv._one is None) == (position == "the only fragment")
+    pieces = [frames[at][i : i + (1 << 16)] for i in range(0, len(frames[at]), 1 << 16)]
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        out = b"".join(conv.feed(piece) for piece in pieces)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert b"x" * 1000 in out and b"MARK" in out and not conv.errored
+    assert peak < 2.3 * len(frames[at]), peak / len(frames[at])

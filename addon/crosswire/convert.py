@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from . import formats
 from .events import StreamSink, Usage
+from .formats.base import Template
 from .options import Options
 from .sse import DEFAULT_MAX_FRAME, SSEDecoder, SSEFrameTooLarge
 
@@ -16,9 +18,20 @@ log = logging.getLogger("crosswire")
 INVALID_UTF8 = "upstream stream had bytes that are not UTF-8: they were read as U+FFFD"
 
 
-def _utf8(data: bytes) -> bool:
+# A frame whose held-back part is this large is read as bytes when it is a fragment (_large_frame).
+LARGE_FRAME = 1 << 16
+
+
+def _utf8(data: bytes | memoryview) -> bool:
+    """Whether ``data`` is valid UTF-8; a large one decoded a slice at a time (never as one large text)."""
     try:
-        data.decode()
+        if len(data) <= LARGE_FRAME:
+            str(data, "utf-8")
+        else:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            for at in range(0, len(data), LARGE_FRAME):
+                decoder.decode(data[at : at + LARGE_FRAME])
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
@@ -79,12 +92,26 @@ class StreamConverter:
                     if literal.isascii() or _utf8(literal):
                         return write(literal)
             self._one = None
+        return self._feed(chunk)
+
+    def _feed(self, chunk: bytes | bytearray) -> bytes:
+        """``feed`` but for the one-frame path."""
         reader = self._reader
         if reader.done:
             return b""
         decoder = self._decoder
+        rest: bytes | bytearray = b""
         try:
-            pairs = decoder.feed_pairs(chunk)
+            if decoder.held >= LARGE_FRAME and self._one_possible:
+                taken = decoder.take_frame(chunk)
+                if taken is not None:
+                    chunk, rest = taken  # the large frame, read from its start (the decoder is idle), and the rest
+                    del taken
+                    out = self._large_frame(chunk)
+                    if out is not None:
+                        return out + self._feed(rest) if rest else out
+            pairs = decoder.feed_pairs(chunk)  # type: ignore[arg-type]  # a bytearray reads the same
+            chunk = b""  # a large frame's bytes are text now: not kept while it is read
             if decoder.keepalive_at:
                 self._feed_keeping_alive(pairs)
             else:
@@ -98,7 +125,8 @@ class StreamConverter:
             self._warn(INVALID_UTF8)
         if reader._primed and self._one_possible and decoder.idle:
             self._arm()
-        return self._drain()
+        out = self._drain()
+        return out + self._feed(rest) if rest else out
 
     def _arm(self) -> None:
         """Turn the one-frame path on when the reader's last event was a fragment frame and the
@@ -108,6 +136,32 @@ class StreamConverter:
             write = self._writer.fragment_writer(frame.kind, frame.block)
             if write is not None:
                 self._one = (frame.prefix, len(frame.prefix), frame.rest, frame.key, write)
+
+    def _large_frame(self, whole: bytearray) -> bytes | None:
+        """A large frame that a chunk just ended, when it is the open block's fragment frame (the
+        first one too): its literal goes from the decoder's buffer to the writer's template with
+        one copy, so the peak is about twice the frame (as text, it took four). None, and nothing
+        changed, when it is anything else."""
+        reader, writer = self._reader, self._writer
+        frame = reader.fragment_frame(first=True)
+        if frame is None or writer.finished or not whole.startswith(frame.prefix):
+            return None
+        write = writer.fragment_writer(frame.kind, frame.block)
+        match = frame.rest(whole, len(frame.prefix))
+        if write is None or match is None or match[1] != frame.key:
+            return None
+        start, end = match.span(2)
+        del match
+        with memoryview(whole) as view:
+            if not (whole.isascii() or _utf8(view[start:end])):
+                return None
+            literal = bytes(view[start:end])
+        whole.clear()  # the frame is the literal now
+        made = getattr(write, "__self__", None)
+        out = b"".join((made.head, literal, made.end)) if isinstance(made, Template) else write(literal)
+        reader.fragments_read()
+        self._arm()
+        return out
 
     def _feed_keeping_alive(self, pairs: list[tuple[str, str]]) -> None:
         """The rare chunk with an upstream comment frame (``: keep-alive``): the client gets its own

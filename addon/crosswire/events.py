@@ -152,8 +152,8 @@ class StreamSink:
     def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
         """For the converter's one-frame path: a function from one more ``kind`` fragment's literal
         (UTF-8 bytes, as ``<kind>_literals`` would get it) to the bytes that call would write, doing
-        whatever else it would do; None (the default) when there is none. Asked only right after a
-        ``<kind>_literals`` call for block ``index``, and used until anything else reaches the sink."""
+        whatever else it would do; None (the default) when there is none. Asked for block
+        ``index``'s next fragment (its first one too), and used until anything else reaches the sink."""
         return None
 
     def signature(self, index: int, signature: str) -> None:

@@ -112,6 +112,33 @@ class SSEDecoder:
         """Nothing held back and no prologue left: the next chunk is read from its first byte."""
         return not self._slow
 
+    @property
+    def held(self) -> int:
+        """How many bytes of an incomplete frame are held back."""
+        return len(self._buf)
+
+    def take_frame(self, chunk: bytes | bytearray) -> tuple[bytearray, bytes | bytearray] | None:
+        """When ``chunk`` ends the held-back frame (LF line ends, within the limit): that whole
+        frame's bytes, handed over without a copy, and the rest of the chunk (the decoder is idle,
+        as at the start of a chunk); otherwise None, and nothing changed. For a large frame, which
+        a caller can read as bytes."""
+        buf = self._buf
+        if self._prologue or not buf or 13 in chunk:
+            return None
+        if buf[-1:] == b"\n" and chunk[:1] == b"\n":  # the blank line straddles the two
+            end = 1
+        else:
+            end = chunk.find(b"\n\n") + 2
+            if end < 2:
+                return None
+        if len(buf) + end > self.max_frame:
+            return None
+        buf += chunk[:end]
+        self._buf = bytearray()
+        self._scan_from = 0
+        self._slow = False
+        return buf, chunk[end:]
+
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         text = self._text(chunk)
         if not text:

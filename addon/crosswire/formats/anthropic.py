@@ -227,8 +227,8 @@ class AnthropicStreamReader(base.StreamReader):
             self._frame_emit(self._frame_index, run)
         self._primed = bool(run)
 
-    def fragment_frame(self) -> base.OneFrame | None:
-        if not self._primed or self.done or self._frame_head is NO_FRAME:
+    def fragment_frame(self, first: bool = False) -> base.OneFrame | None:
+        if not (self._primed or first) or self.done or self._frame_head is NO_FRAME:
             return None
         prefix = b'event: content_block_delta\ndata: {"type":"content_block_delta",' + self._frame_head.encode()
         return base.OneFrame(prefix, _ONE_FRAME_REST, b"", self._frame_kind, self._frame_index)

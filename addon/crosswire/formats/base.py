@@ -161,10 +161,19 @@ def copyable(literal: str) -> bool:
     return _orjson_literal(literal) is not None
 
 
+class Template(bytes):
+    """``head %s end`` (the ``%`` in the constant parts doubled), which also keeps its two parts:
+    ``%`` over-allocates by a quarter, so a large literal is joined to them instead."""
+
+    head: bytes
+    end: bytes
+
+
 def template(head: bytes, end: bytes) -> Callable[[bytes], bytes]:
-    """``literal -> head + literal + end``, as one C call (``bytes.__mod__``, the ``%`` in the
-    constant parts doubled)."""
-    return (head.replace(b"%", b"%%") + b"%s" + end.replace(b"%", b"%%")).__mod__
+    """``literal -> head + literal + end``, as one C call (the bound ``%`` of a :class:`Template`)."""
+    made = Template(head.replace(b"%", b"%%") + b"%s" + end.replace(b"%", b"%%"))
+    made.head, made.end = head, end
+    return made.__mod__
 
 
 def plain_string(value: str) -> bool:
@@ -180,7 +189,7 @@ class OneFrame(NamedTuple):
     pattern :data:`NONEMPTY_LITERAL_BYTES`. ``kind`` and ``block`` say whose fragment it is."""
 
     prefix: bytes
-    rest: Callable[[bytes, int], re.Match[bytes] | None]
+    rest: Callable[[bytes | bytearray, int], re.Match[bytes] | None]
     key: bytes
     kind: str
     block: int
@@ -229,18 +238,25 @@ class StreamReader:
         self._frame_head, self._frame_kind, self._frame_index = head, kind, index
         self._frame_emit = getattr(self.sink, kind + "_literals")
 
-    def fragment_frame(self) -> OneFrame | None:
+    def fragment_frame(self, first: bool = False) -> OneFrame | None:
         """The converter's one-frame path: how the bytes of a chunk that is exactly the next
         fragment frame look (:class:`OneFrame`), once the last event read was a fragment of the
-        open block (``_primed``); None otherwise, and always for a reader without a fast path."""
+        open block (``_primed``), or with ``first`` whenever one is expected (the caller then
+        calls :meth:`fragments_read` once it took one); None otherwise, and always for a reader
+        without a fast path."""
         return None
+
+    def fragments_read(self) -> None:
+        """What a run of fragment frames the fast path read changes in the reader besides the sink's
+        calls: nothing here; the reader is primed after it."""
+        self._primed = True
 
     def _start_block(
         self, kind: str, id: str = "", name: str = "", data: str = "", native: Native | None = None
     ) -> int:
         """Close the open block and open the next one; its canonical index."""
         self._close_block()
-        self._frame_head = NO_FRAME
+        self._frame_head, self._primed = NO_FRAME, False
         index = self._open = self.blocks
         self.blocks += 1
         self._open_kind = kind
@@ -249,7 +265,7 @@ class StreamReader:
 
     def _close_block(self) -> None:
         if self._open >= 0:
-            self._frame_head = NO_FRAME
+            self._frame_head, self._primed = NO_FRAME, False
             self.sink.block_stop(self._open)
             self._open = -1
             self._open_kind = ""

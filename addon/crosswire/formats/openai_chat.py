@@ -128,9 +128,9 @@ class OpenAIChatStreamReader(base.StreamReader):
             self._frame_emit(self._frame_index, run)
         self._primed = bool(run)
 
-    def fragment_frame(self) -> base.OneFrame | None:
+    def fragment_frame(self, first: bool = False) -> base.OneFrame | None:
         rest = _ONE_FRAME_RESTS.get(self._frame_end)
-        if not self._primed or self.done or rest is None or self._frame_head is NO_FRAME:
+        if not (self._primed or first) or self.done or rest is None or self._frame_head is NO_FRAME:
             return None
         prefix = b"data: " + self._frame_head[:-1].encode()  # the literal's opening quote is the literal's
         return base.OneFrame(prefix, rest, b"", self._frame_kind, self._frame_index)
@@ -327,7 +327,7 @@ _DELTA_END = '"}' + _CHOICE_END
 _TOOL_END = '"}}]}' + _CHOICE_END
 
 
-def _one_frame_rest(end: str) -> Callable[[bytes, int], re.Match[bytes] | None]:
+def _one_frame_rest(end: str) -> Callable[[bytes | bytearray, int], re.Match[bytes] | None]:
     """A fragment chunk's bytes from its literal on (OneFrame): ``end`` and the plain endings
     (``_plain_ending``; here an obfuscation of printable ASCII only)."""
     return re.compile(
@@ -523,9 +523,17 @@ class OpenAIChatStreamWriter(base.StreamWriter):
             if self.options.thinking != "reasoning_content":
                 return None
             return base.template(self._prefix + self._reasoning_key, b"}" + _NULL_END)
-        if index not in self._tool_index or not self._tool_has_args[index]:
+        if index not in self._tool_index:  # a web search's input: dropped
             return None
-        return base.template(self._prefix + self._tool_args[index], b"}}]}" + _NULL_END)
+        write = base.template(self._prefix + self._tool_args[index], b"}}]}" + _NULL_END)
+        if self._tool_has_args[index]:
+            return write
+
+        def first(literal: bytes) -> bytes:  # the call's first fragment: it has arguments now
+            self._tool_has_args[index] = True
+            return write(literal)
+
+        return first
 
     def _tool_fragment(self, index: int, literal: bytes) -> None:
         if index not in self._tool_index or literal == b'""':  # a web search's input: dropped

@@ -46,6 +46,7 @@ INCOMPLETE_TO_STOP = {"max_output_tokens": "max_tokens", "content_filter": "refu
 SUMMARY_SEPARATOR = "\n\n"
 _SEPARATOR_LITERAL = orjson.dumps(SUMMARY_SEPARATOR)
 _DELTA_END = b'%s,"sequence_number":%d}\n\n'  # a delta event after its prefix: the literal, its number
+_SEQUENCE_END = b',"sequence_number":%d}\n\n'  # the same after the literal
 
 _LIFECYCLE = ("response.created", "response.in_progress", "response.queued")
 # The fields of a response object the canonical model holds; the rest repeat the request's settings.
@@ -178,8 +179,8 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             self._fast_run(run)
         self._primed = bool(run)
 
-    def fragment_frame(self) -> base.OneFrame | None:
-        if not self._primed or self.done or self._frame_head is NO_FRAME:
+    def fragment_frame(self, first: bool = False) -> base.OneFrame | None:
+        if not (self._primed or first) or self.done or self._frame_head is NO_FRAME:
             return None
         type = self._frame_type.encode()
         prefix = b'event: %s\ndata: {"type":"%s",' % (type, type)
@@ -188,6 +189,10 @@ class OpenAIResponsesStreamReader(base.StreamReader):
 
     def _fast_run(self, literals: list[str]) -> None:
         self._frame_emit(self._frame_index, literals)
+        self.fragments_read()
+
+    def fragments_read(self) -> None:
+        super().fragments_read()
         self._emitted = self._part_emitted = True
 
     def careful(self, name: str, raw: str) -> None:
@@ -856,11 +861,12 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
         return self._one_delta
 
     def _one_delta(self, literal: bytes) -> bytes:
-        """``_deltas`` for one literal, returning the frame."""
+        """``_deltas`` for one literal, returning the frame (one allocation of its size, as large
+        literals need: ``%`` over-allocates)."""
         self._buf.append(literal)
         seq = self._seq
         self._seq = seq + 1
-        return self._delta_prefix + _DELTA_END % (literal, seq)
+        return b"".join((self._delta_prefix, literal, _SEQUENCE_END % seq))
 
     def tool_input(self, index: int, fragment: str) -> None:
         if fragment:
@@ -1209,7 +1215,7 @@ _DELTA_IDS = {  # the ids each delta event carries after its item_id
 _DELTA_FRAMES = {type: _delta_frame(type, ids) for type, ids in _DELTA_IDS.items()}
 
 
-def _one_frame_rest(ids: str) -> Callable[[bytes, int], re.Match[bytes] | None]:
+def _one_frame_rest(ids: str) -> Callable[[bytes | bytearray, int], re.Match[bytes] | None]:
     """A delta event's chunk after its event line and ``{"type":…,`` (OneFrame): ``_delta_frame``
     over bytes, with the item id and obfuscation in printable ASCII only, and the blank line."""
     number = rb"(?:0|[1-9][0-9]*)"
