@@ -345,6 +345,8 @@ def child_peak(source: str, target: str, callable_: str, size: int, chunk: int) 
     if callable_.startswith("before="):  # the adapter of another copy of crosswire
         where, callable_ = callable_[7:].rsplit("=", 1)
         sys.path.insert(0, str(Path(where) / "addon"))
+        for name in [name for name in sys.modules if name.split(".")[0] == "crosswire"]:
+            del sys.modules[name]  # bench_proxy imported this tree's (for launch): the other copy's from here on
 
     def make() -> Callable[[bytes], Any]:
         if callable_ == "minimal":
