@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -43,7 +44,10 @@ _LINE_BREAKS = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe
 
 
 def _frame_json(value: Any) -> bytes:
-    data = _dumps(value)
+    return _escape_line_breaks(_dumps(value))
+
+
+def _escape_line_breaks(data: bytes) -> bytes:
     if b"\xc2\x85" in data or b"\xe2\x80" in data:
         for raw, escaped in _LINE_BREAKS:
             data = data.replace(raw, escaped)
@@ -535,6 +539,16 @@ class GeminiStreamWriter(base.StreamWriter):
             self.out.append(self._text_head + _frame_json(text) + self._text_tail)
             return
         self._emit(self._signed({"text": text}))
+
+    def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
+        # text's hot path above, for one literal (orjson's own bytes for the fragment); a thinking
+        # block's text and a call's arguments are held, so they take the ordinary way
+        if kind != "text" or self._pending or self.whole or not self._started:
+            return None
+        return self._one_text
+
+    def _one_text(self, literal: bytes) -> bytes:
+        return b"".join((self._text_head, _escape_line_breaks(literal), self._text_tail))
 
     def thinking(self, index: int, text: str) -> None:
         if text:
