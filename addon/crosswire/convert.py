@@ -84,7 +84,7 @@ class StreamConverter:
             # decoder idle and the reader as it was (the last event was such a fragment: _arm), so
             # its output is the writer's template filled with the literal as it came, when the
             # literal is valid UTF-8 (the careful path warns about, and replaces, what is not).
-            prefix, at, rest, key, write = one
+            prefix, at, rest, key, write = one  # OneFrame.literal_span, inline
             if chunk.startswith(prefix) and len(chunk) <= self._decoder.max_frame:
                 frame = rest(chunk, at)
                 if frame is not None and frame[1] == key:
@@ -144,14 +144,15 @@ class StreamConverter:
         changed, when it is anything else."""
         reader, writer = self._reader, self._writer
         frame = reader.fragment_frame(first=True)
-        if frame is None or writer.finished or not whole.startswith(frame.prefix):
+        if frame is None or writer.finished:
+            return None
+        span = frame.literal_span(whole)
+        if span is None:
             return None
         write = writer.fragment_writer(frame.kind, frame.block)
-        match = frame.rest(whole, len(frame.prefix))
-        if write is None or match is None or match[1] != frame.key:
+        if write is None:
             return None
-        start, end = match.span(2)
-        del match
+        start, end = span
         with memoryview(whole) as view:
             if not (whole.isascii() or _utf8(view[start:end])):
                 return None

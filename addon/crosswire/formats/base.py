@@ -194,6 +194,14 @@ class OneFrame(NamedTuple):
     kind: str
     block: int
 
+    def literal_span(self, data: bytes | bytearray) -> tuple[int, int] | None:
+        """Where the literal is when ``data`` is this frame; None when it is not. (The converter's
+        one-frame path does the same inline: it runs once per chunk.)"""
+        if not data.startswith(self.prefix):
+            return None
+        match = self.rest(data, len(self.prefix))
+        return match.span(2) if match is not None and match[1] == self.key else None
+
 
 class StreamReader:
     """Turns one format's SSE events into canonical events on ``sink``."""
