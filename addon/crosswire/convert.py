@@ -139,18 +139,22 @@ class StreamConverter:
 
     def _large_frame(self, whole: bytearray) -> bytes | None:
         """A large frame that a chunk just ended, when it is the open block's fragment frame (the
-        first one too): its literal goes from the decoder's buffer to the writer's template with
-        one copy, so the peak is about twice the frame (as text, it took four). None, and nothing
-        changed, when it is anything else."""
+        first one too) or one that opens the next block with its first fragment: its literal goes
+        from the decoder's buffer to the writer's template with one copy, so the peak is about
+        twice the frame (as text, it took four). None, and nothing changed, when it is anything else."""
         reader, writer = self._reader, self._writer
-        frame = reader.fragment_frame(first=True)
-        if frame is None or writer.finished:
+        if writer.finished:
             return None
-        span = frame.literal_span(whole)
-        if span is None:
+        frame, span = None, None
+        for frame in (reader.fragment_frame(first=True), *reader.opening_frames()):
+            span = frame.literal_span(whole) if frame is not None else None
+            if span is not None:
+                break
+        if frame is None or span is None:
             return None
-        write = writer.fragment_writer(frame.kind, frame.block)
-        if write is None:
+        # A block that is open already: its writer is asked before anything changes.
+        write = None if frame.opens else writer.fragment_writer(frame.kind, frame.block)
+        if write is None and not frame.opens:
             return None
         start, end = span
         with memoryview(whole) as view:
@@ -158,8 +162,19 @@ class StreamConverter:
                 return None
             literal = bytes(view[start:end])
         whole.clear()  # the frame is the literal now
-        made = getattr(write, "__self__", None)
-        out = b"".join((made.head, literal, made.end)) if isinstance(made, Template) else write(literal)
+        opened = b""
+        if write is None:  # the frame opens its block
+            block = reader.open_fragment_block(frame)
+            opened = self._drain()  # the block's start (and the end of the one before)
+            write = writer.fragment_writer(frame.kind, block)
+            if write is None:  # a writer that takes this kind only the careful way: as text, then
+                getattr(writer, frame.kind + "_literals")(block, [literal.decode()])
+                reader.fragments_read()
+                self._arm()
+                return opened + self._drain()
+        made = getattr(write, "__self__", None)  # a template's parts, or a writer's own (StreamSink.fragment_writer)
+        joined = b"".join((opened, made.head, literal, made.end)) if isinstance(made, Template) else None
+        out = write(literal, opened) if joined is None else joined  # type: ignore[call-arg]
         reader.fragments_read()
         self._arm()
         return out

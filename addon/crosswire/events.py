@@ -153,7 +153,9 @@ class StreamSink:
         """For the converter's one-frame path: a function from one more ``kind`` fragment's literal
         (UTF-8 bytes, as ``<kind>_literals`` would get it) to the bytes that call would write, doing
         whatever else it would do; None (the default) when there is none. Asked for block
-        ``index``'s next fragment (its first one too), and used until anything else reaches the sink."""
+        ``index``'s next fragment (its first one too), and used until anything else reaches the sink.
+        For a large literal the converter joins a ``base.template``'s parts itself; any other such
+        function also takes ``lead``, bytes to write first, so that both are one allocation."""
         return None
 
     def signature(self, index: int, signature: str) -> None:

@@ -186,13 +186,15 @@ class OneFrame(NamedTuple):
     data lines and the blank line): it starts with ``prefix``, and ``rest`` matches the remainder
     (``rest(chunk, len(prefix))``) with ``key`` in group 1 (the ids the prefix cannot hold, such as
     a sequence number's neighbours; often empty) and the fragment's literal in group 2, in the
-    pattern :data:`NONEMPTY_LITERAL_BYTES`. ``kind`` and ``block`` say whose fragment it is."""
+    pattern :data:`NONEMPTY_LITERAL_BYTES`. ``kind`` and ``block`` say whose fragment it is;
+    ``opens``: the frame opens that block with its first fragment (:meth:`StreamReader.opening_frames`)."""
 
     prefix: bytes
     rest: Callable[[bytes | bytearray, int], re.Match[bytes] | None]
     key: bytes
     kind: str
     block: int
+    opens: bool = False
 
     def literal_span(self, data: bytes | bytearray) -> tuple[int, int] | None:
         """Where the literal is when ``data`` is this frame; None when it is not. (The converter's
@@ -253,6 +255,17 @@ class StreamReader:
         calls :meth:`fragments_read` once it took one); None otherwise, and always for a reader
         without a fast path."""
         return None
+
+    def opening_frames(self) -> tuple[OneFrame, ...]:
+        """For a large frame: the frames that would open the next block with its first fragment
+        (``opens``; the converter calls :meth:`open_fragment_block` once it took one), for a format
+        whose blocks open so (openai-chat's deltas); none here."""
+        return ()
+
+    def open_fragment_block(self, frame: OneFrame) -> int:
+        """Open the block that ``frame`` (one of :meth:`opening_frames`) starts, as reading it the
+        careful way would; its canonical index."""
+        raise NotImplementedError
 
     def fragments_read(self) -> None:
         """What a run of fragment frames the fast path read changes in the reader besides the sink's

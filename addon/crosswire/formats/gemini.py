@@ -547,8 +547,8 @@ class GeminiStreamWriter(base.StreamWriter):
             return None
         return self._one_text
 
-    def _one_text(self, literal: bytes) -> bytes:
-        return b"".join((self._text_head, _escape_line_breaks(literal), self._text_tail))
+    def _one_text(self, literal: bytes, lead: bytes = b"") -> bytes:
+        return b"".join((lead, self._text_head, _escape_line_breaks(literal), self._text_tail))
 
     def thinking(self, index: int, text: str) -> None:
         if text:

@@ -135,6 +135,22 @@ class OpenAIChatStreamReader(base.StreamReader):
         prefix = b"data: " + self._frame_head[:-1].encode()  # the literal's opening quote is the literal's
         return base.OneFrame(prefix, rest, b"", self._frame_kind, self._frame_index)
 
+    def opening_frames(self) -> tuple[base.OneFrame, ...]:
+        # A chat block opens with its first fragment: a content or reasoning_content delta while
+        # another kind is open (or none), which the careful path reads as _block(kind) and the fragment.
+        if self.done or not self._chunk_head:
+            return ()
+        rest, open_kind = _ONE_FRAME_RESTS[_DELTA_END], self._open_kind
+        head = b"data: " + self._chunk_head.encode() + b'"choices":[{"index":0,"delta":'
+        return tuple(
+            base.OneFrame(head + delta_head, rest, b"", kind, self.blocks, opens=True)
+            for kind, delta_head in (("text", b'{"content":'), ("thinking", b'{"reasoning_content":'))
+            if open_kind != kind and open_kind != TEXT_WITH_LOGPROBS
+        )
+
+    def open_fragment_block(self, frame: base.OneFrame) -> int:
+        return self._block(frame.kind)
+
     def careful(self, name: str, raw: str) -> None:
         if self.done:
             return
@@ -529,9 +545,11 @@ class OpenAIChatStreamWriter(base.StreamWriter):
         if self._tool_has_args[index]:
             return write
 
-        def first(literal: bytes) -> bytes:  # the call's first fragment: it has arguments now
+        parts: base.Template = write.__self__  # type: ignore[attr-defined]
+
+        def first(literal: bytes, lead: bytes = b"") -> bytes:  # the call's first fragment: it has arguments now
             self._tool_has_args[index] = True
-            return write(literal)
+            return b"".join((lead, parts.head, literal, parts.end))
 
         return first
 

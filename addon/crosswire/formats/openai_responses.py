@@ -860,13 +860,13 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
             return None
         return self._one_delta
 
-    def _one_delta(self, literal: bytes) -> bytes:
-        """``_deltas`` for one literal, returning the frame (one allocation of its size, as large
-        literals need: ``%`` over-allocates)."""
+    def _one_delta(self, literal: bytes, lead: bytes = b"") -> bytes:
+        """``_deltas`` for one literal, returning the frame after ``lead`` (one allocation of their
+        size, as large literals need: ``%`` over-allocates)."""
         self._buf.append(literal)
         seq = self._seq
         self._seq = seq + 1
-        return b"".join((self._delta_prefix, literal, _SEQUENCE_END % seq))
+        return b"".join((lead, self._delta_prefix, literal, _SEQUENCE_END % seq))
 
     def tool_input(self, index: int, fragment: str) -> None:
         if fragment:
