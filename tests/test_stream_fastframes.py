@@ -165,6 +165,7 @@ def test_fast_and_careful_agree_on_every_recorded_stream(path: Path) -> None:
         "openai_chat_stream_text_usage_newer.sse",  # usage null and obfuscation
         "openai_chat_stream_tool_calls.sse",
         "openai_responses_stream_reasoning_summary_function_call.sse",  # sequence numbers, obfuscation
+        "openai_responses_stream_text_and_function_call.sse",  # gpt-5.5: every delta's fields sorted
         "openai_responses_stream_text.sse",
     ],
 )
@@ -356,6 +357,7 @@ def chat_stream(rng: random.Random, script: Script) -> Iterator[str]:
 
 def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
     seq = 0
+    sorted_fields = rng.random() < 0.4  # gpt-5.5 sorts a delta's fields by name (after its type)
 
     def frame(fields: str) -> str:
         nonlocal seq
@@ -368,6 +370,8 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
 
     def delta(type: str, ids: str, text: str) -> str:
         lit = literal(rng, text)
+        if sorted_fields and rng.random() < 0.9:
+            return sorted_delta(type, ids, lit)
         shape = rng.random()
         if shape < 0.4:
             body = f'"type":"{type}",{ids},"delta":{lit},"logprobs":[],"obfuscation":"{"ab" * rng.randint(1, 5)}"'
@@ -384,6 +388,29 @@ def responses_stream(rng: random.Random, script: Script) -> Iterator[str]:
                 ['"output_index":7', '"delta":"z"', '"type":"x"']
             )
         return frame(body)
+
+    def sorted_delta(type: str, ids: str, lit: str) -> str:
+        nonlocal seq
+        seq += 1
+        fields = {key: orjson.dumps(value).decode() for key, value in orjson.loads("{" + ids + "}").items()}
+        fields["delta"] = lit
+        if rng.random() < 0.1:  # another item's id: the careful path goes by the indices
+            fields["item_id"] = '"msg_other"'
+        if rng.random() < 0.8:
+            fields["sequence_number"] = str(seq)
+        if rng.random() < 0.7:
+            fields["obfuscation"] = '"' + "xY" * rng.randint(0, 6) + '"'
+        if type == "response.output_text.delta" and rng.random() < 0.5:
+            fields["logprobs"] = "[]"
+        trap = rng.random()
+        if trap < 0.03:  # an index the block does not have
+            fields["output_index"] = "77"
+        elif trap < 0.06:  # a field the careful path reads, or one that is no plain JSON string
+            fields[rng.choice(["summary_index", "content_index", "aaa"])] = rng.choice(['"x"', "5", '"a\\u0041"'])
+        elif trap < 0.08:
+            fields["item_id"] = rng.choice(['"a\\nb"', '"\\u0041"', "null"])
+        body = ",".join(f'"{key}":{value}' for key, value in sorted(fields.items()))
+        return f'{{"type":"{type}",{body}}}'
 
     yield "response.created", frame('"type":"response.created","response":{"id":"resp_1","model":"m","output":[]}')
     for position, (kind, pieces) in enumerate(script.blocks):

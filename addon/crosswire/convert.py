@@ -89,8 +89,18 @@ class StreamConverter:
                 frame = rest(chunk, at)
                 if frame is not None and frame[1] == key:
                     literal: bytes = frame[2]
-                    if literal.isascii() or _utf8(literal):
+                    if literal.isascii():
                         return write(literal)
+                    if len(literal) > LARGE_FRAME:  # checked a slice at a time, never as one large text
+                        if _utf8(literal):
+                            return write(literal)
+                    else:  # _utf8 inline: many fragments of a text that is not English come here
+                        try:
+                            literal.decode()
+                        except UnicodeDecodeError:
+                            pass
+                        else:
+                            return write(literal)
             self._one = None
         return self._feed(chunk)
 

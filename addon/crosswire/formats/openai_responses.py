@@ -10,10 +10,11 @@ and a reasoning item whose ``encrypted_content`` carries :data:`REDACTED_PREFIX`
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -151,41 +152,72 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         self._refused = False
         self._searches = 0
         self._text = sink.text  # bound once: called once per token
-        # the matcher of the delta event the fast path expects (its ids are _frame_head)
-        self._frame_match = _DELTA_FRAMES["response.output_text.delta"]
+        # The matchers of the delta event the fast path expects: with the item id first (its ids are
+        # _frame_head) and with the fields sorted (gpt-5.5's; its ids in the pattern, its key "").
         self._frame_type = "response.output_text.delta"
+        self._frame_match = _DELTA_FRAMES[self._frame_type]
+        self._sorted: _Sorted = _sorted_delta(self._frame_type, (0, 0))
+        self._sorted_first = False  # the last delta the fast path read had its fields sorted
+        self._last_fragment = ""  # the last delta the fast path read: the shape the next one likely has
 
     def event(self, name: str, raw: str) -> None:
         self.events(((name, raw),))
 
     def events(self, pairs: Iterable[tuple[str, str]]) -> None:
         # The whole-frame fast path (base.py): the open block's delta event (_DELTA_FRAMES) with the
-        # ids the block started with.
-        ids = NO_FRAME if self.done else self._frame_head
-        match = self._frame_match
+        # ids the block started with, in either order of its fields, the stream's last one tried first.
+        match, ids, other, other_ids = self._matchers()
         run: list[str] = []
         for name, raw in pairs:
             frame = match(raw)
             if frame is not None and frame[1] == ids:
                 run.append(frame[2])
                 continue
+            frame = other(raw)
+            if frame is not None and frame[1] == other_ids:
+                self._sorted_first = not self._sorted_first
+                match, ids, other, other_ids = other, other_ids, match, ids
+                run.append(frame[2])
+                continue
             if run:
                 self._fast_run(run)
                 run = []
             self.careful(name, raw)
-            ids = NO_FRAME if self.done else self._frame_head
-            match = self._frame_match
+            match, ids, other, other_ids = self._matchers()
         if run:
             self._fast_run(run)
+            self._last_fragment = raw  # the loop's last event: a fast one
         self._primed = bool(run)
+
+    def _matchers(self) -> tuple[Callable[[str], Any], str, Callable[[str], Any], str]:
+        """The two delta matchers and the keys their group 1 must equal, the last shape read first;
+        keys no match can have when no delta is expected."""
+        if self.done or self._frame_head is NO_FRAME:
+            return self._frame_match, NO_FRAME, self._sorted.match, NO_FRAME
+        if self._sorted_first:
+            return self._sorted.match, "", self._frame_match, self._frame_head
+        return self._frame_match, self._frame_head, self._sorted.match, ""
 
     def fragment_frame(self, first: bool = False) -> base.OneFrame | None:
         if not (self._primed or first) or self.done or self._frame_head is NO_FRAME:
             return None
-        type = self._frame_type.encode()
-        prefix = b'event: %s\ndata: {"type":"%s",' % (type, type)
-        rest = _ONE_FRAME_RESTS[self._frame_type]
-        return base.OneFrame(prefix, rest, self._frame_head.encode(), self._frame_kind, self._frame_index)
+        type = self._frame_type
+        head = b'event: %s\ndata: {"type":"%s",' % (type.encode(), type.encode())
+        if self._sorted_first:
+            sorted = self._sorted
+            return base.OneFrame(head + sorted.lead, sorted.rest, b"", self._frame_kind, self._frame_index)
+        key = self._frame_head.encode()
+        shape = _DELTA_SHAPES[type](self._last_fragment) if not first else None
+        if shape is None:  # a large frame, or a shape not seen: every shape the fast path reads
+            return base.OneFrame(head, _ONE_FRAME_RESTS[type], key, self._frame_kind, self._frame_index)
+        # The shape of the last delta (which optional fields, where), as most streams send every one:
+        # a shorter pattern, and the ids in the prefix when no sequence_number comes before them.
+        fields = tuple(shape[group] is not None for group in _SHAPE_GROUPS)
+        if fields[0]:
+            prefix, rest = head + b'"sequence_number":', _shaped_rest(type, fields)
+        else:
+            prefix, rest, key = head + key, _shaped_rest(type, fields), b""
+        return base.OneFrame(prefix, rest, key, self._frame_kind, self._frame_index)
 
     def _fast_run(self, literals: list[str]) -> None:
         self._frame_emit(self._frame_index, literals)
@@ -249,9 +281,9 @@ class OpenAIResponsesStreamReader(base.StreamReader):
                 index = self._part_block(data, "refusal" if part["type"] == "refusal" else "text")
                 self._part_content(index, part)
         elif kind == "response.content_part.done":
-            self._part_done(self._output_index(data), data.get("content_index", 0), data.get("part") or {})
+            self._part_done(self._output_index(data), _content_index(data), data.get("part") or {})
         elif kind in ("response.output_text.done", "response.refusal.done"):
-            key = (self._output_index(data), data.get("content_index", 0))
+            key = (self._output_index(data), _content_index(data))
             if self._open_key == key and not self._emitted:
                 text = data.get("text") if kind == "response.output_text.done" else data.get("refusal")
                 if text:
@@ -279,7 +311,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
         elif kind == "error":
             self.fail(*_error_fields(data["error"] if isinstance(data.get("error"), dict) else data))
         elif kind == "response.output_text.annotation.added":
-            key = (self._output_index(data), data.get("content_index", 0))
+            key = (self._output_index(data), _content_index(data))
             if self._open_key == key:
                 self._annotations[key] = self._annotations.get(key, 0) + 1
                 self._annotation(data.get("annotation"), {"event": data})
@@ -380,20 +412,21 @@ class OpenAIResponsesStreamReader(base.StreamReader):
 
     def _part_block(self, data: dict[str, Any], kind: str) -> int:
         """The block of a message content part, opened on its first event."""
-        key = (self._output_index(data), data.get("content_index", 0))
+        key = (self._output_index(data), _content_index(data))
         if self._open_key == key:
             return self._open
         index = self._open_block(key, kind)
         if kind == "text" and key[0].__class__ is int and key[1].__class__ is int:
-            ids = f'"output_index":{key[0]},"content_index":{key[1]},'
-            self._expect("response.output_text.delta", data.get("item_id"), ids, "text")
+            self._expect("response.output_text.delta", data.get("item_id"), key, "text")
         return index
 
-    def _expect(self, type: str, item_id: Any, ids: str, kind: str) -> None:
+    def _expect(self, type: str, item_id: Any, indices: tuple[int, ...], kind: str) -> None:
         """Delta frames of the block just opened (base.py, the whole-frame fast path): ``type``
-        events of item ``item_id`` with ``ids`` (its output index, the part's index), ``kind`` fragments."""
+        events of item ``item_id`` with ``indices`` (its output index, the part's index), ``kind`` fragments."""
         if item_id.__class__ is str and base.plain_string(item_id):
             self._frame_match, self._frame_type = _DELTA_FRAMES[type], type
+            self._sorted = _sorted_delta(type, indices)
+            ids = "".join(f'"{name}":{number},' for name, number in zip(_DELTA_ID_NAMES[type], indices, strict=True))
             self._expect_frames(f'"item_id":"{item_id}",{ids}', kind, self._open)
 
     def _part_content(self, index: int, part: dict[str, Any]) -> None:
@@ -453,8 +486,9 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             self._part, self._part_emitted = part, False
             position = self._open_key[0]
             if kind == "summary" and number.__class__ is int and position.__class__ is int:
-                ids = f'"output_index":{position},"summary_index":{number},'
-                self._expect("response.reasoning_summary_text.delta", data.get("item_id"), ids, "thinking")
+                self._expect(
+                    "response.reasoning_summary_text.delta", data.get("item_id"), (position, number), "thinking"
+                )
             else:
                 self._frame_head = NO_FRAME
         return index
@@ -488,8 +522,7 @@ class OpenAIResponsesStreamReader(base.StreamReader):
             name = flat_tool_name(item.get("namespace") or None, str(item.get("name", "")))
             index = self._open_block((position, -1), "tool_use", id=call_id, name=name, native=native)
             if itype == "function_call":
-                ids = f'"output_index":{position},'
-                self._expect("response.function_call_arguments.delta", item.get("id"), ids, "tool_input")
+                self._expect("response.function_call_arguments.delta", item.get("id"), (position,), "tool_input")
             if itype == "custom_tool_call":  # its text is the one string parameter: {"input": "…"}
                 self.sink.tool_input(index, f'{{"{CUSTOM_TOOL_PARAMETER}":"')
                 if item.get("input"):
@@ -1195,15 +1228,21 @@ def _origin_of(item: dict[str, Any] | None) -> ToolOrigin | None:
     return ToolOrigin(str(item.get("name", "")), item.get("namespace") or None, kind)
 
 
-def _delta_frame(type: str, ids: str) -> Any:
+_NUMBER = "(?:0|[1-9][0-9]*)"
+_ASCII = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"  # printable ASCII but the quote and the backslash
+
+
+def _delta_frame(type: str, ids: str, shape: bool = False) -> Any:
     """The matcher of a ``type`` delta event as OpenAI and our own writer send it: its ids (group 1,
     compared with the open block's), its literal (group 2), and only fields the careful path ignores
-    (``sequence_number``, empty ``logprobs``, ``obfuscation``)."""
-    number = "(?:0|[1-9][0-9]*)"
+    (``sequence_number``, empty ``logprobs``, ``obfuscation``). With ``shape``, every optional
+    field is a group too (the ids and the literal are then groups 2 and 4): ``_SHAPE_GROUPS``
+    say which of them a frame has, for the one-frame path's ``_shaped_rest``."""
+    optional = "(" if shape else "(?:"
     return re.compile(
-        rf'\{{"type":"{re.escape(type)}",(?:"sequence_number":{number},)?("item_id":"[^"\\]*",{ids})'
-        rf'(?:"logprobs":\[\],)?"delta":({base.NONEMPTY_LITERAL})(?:,"logprobs":\[\])?'
-        rf'(?:,"obfuscation":"[^"\\\x00-\x1f\ud800-\udfff]*")?(?:,"sequence_number":{number})?\}}'
+        rf'\{{"type":"{re.escape(type)}",{optional}"sequence_number":{_NUMBER},)?("item_id":"[^"\\]*",{ids})'
+        rf'{optional}"logprobs":\[\],)?"delta":({base.NONEMPTY_LITERAL}){optional},"logprobs":\[\])?'
+        rf'{optional},"obfuscation":"[^"\\\x00-\x1f\ud800-\udfff]*")?{optional},"sequence_number":{_NUMBER})?\}}'
     ).fullmatch
 
 
@@ -1213,13 +1252,21 @@ _DELTA_IDS = {  # the ids each delta event carries after its item_id
     "response.reasoning_summary_text.delta": '"output_index":[0-9]+,"summary_index":[0-9]+,',
 }
 _DELTA_FRAMES = {type: _delta_frame(type, ids) for type, ids in _DELTA_IDS.items()}
+_DELTA_SHAPES = {type: _delta_frame(type, ids, shape=True) for type, ids in _DELTA_IDS.items()}
+_DELTA_ID_NAMES = {  # the same ids' names, in that order
+    "response.output_text.delta": ("output_index", "content_index"),
+    "response.function_call_arguments.delta": ("output_index",),
+    "response.reasoning_summary_text.delta": ("output_index", "summary_index"),
+}
+# which optional fields a frame has: sequence_number first, logprobs before and after the delta,
+# obfuscation, sequence_number last
+_SHAPE_GROUPS = (1, 3, 5, 6, 7)
 
 
 def _one_frame_rest(ids: str) -> Callable[[bytes | bytearray, int], re.Match[bytes] | None]:
     """A delta event's chunk after its event line and ``{"type":…,`` (OneFrame): ``_delta_frame``
     over bytes, with the item id and obfuscation in printable ASCII only, and the blank line."""
-    number = rb"(?:0|[1-9][0-9]*)"
-    ascii = rb"[\x20\x21\x23-\x5b\x5d-\x7e]*"
+    number, ascii = _NUMBER.encode(), _ASCII.encode()
     return re.compile(
         rb'(?:"sequence_number":' + number + rb',)?("item_id":"' + ascii + b'",' + ids.encode() + b")"
         rb'(?:"logprobs":\[\],)?"delta":(' + base.NONEMPTY_LITERAL_BYTES + rb')(?:,"logprobs":\[\])?'
@@ -1228,6 +1275,69 @@ def _one_frame_rest(ids: str) -> Callable[[bytes | bytearray, int], re.Match[byt
 
 
 _ONE_FRAME_RESTS = {type: _one_frame_rest(ids) for type, ids in _DELTA_IDS.items()}
+
+
+@functools.cache
+def _shaped_rest(type: str, fields: tuple[bool, ...]) -> Callable[[bytes | bytearray, int], re.Match[bytes] | None]:
+    """``_one_frame_rest`` for one shape, ``fields`` as ``_SHAPE_GROUPS`` give them:
+    after a prefix that ends with ``"sequence_number":`` (the first) or with the ids (the others;
+    group 1 is then empty). It matches a subset of what ``_one_frame_rest`` does, in less time:
+    no optional fields to try, and the ids (compared whole) as any text between their quotes."""
+    seq_first, logprobs_before, logprobs_after, obfuscation, seq_last = fields
+    number, ascii = _NUMBER.encode(), _ASCII.encode()
+    ids = _DELTA_IDS[type].encode()
+    return re.compile(
+        (number + rb',("item_id":"[^"]*",' + ids + b")" if seq_first else b"()")
+        + (rb'"logprobs":\[\],' if logprobs_before else b"")
+        + rb'"delta":('
+        + base.NONEMPTY_LITERAL_BYTES
+        + b")"
+        + (rb',"logprobs":\[\]' if logprobs_after else b"")
+        + (rb',"obfuscation":"' + ascii + b'"' if obfuscation else b"")
+        + (rb',"sequence_number":' + number if seq_last else b"")
+        + b"}\n\n"
+    ).fullmatch
+
+
+def _content_index(data: dict[str, Any]) -> int:
+    """An event's content part index; one that is not a number reads as the default, 0."""
+    index = data.get("content_index", 0)
+    return index if index.__class__ is int else 0
+
+
+class _Sorted(NamedTuple):
+    """A delta event with its fields sorted by name after its type, as gpt-5.5 sends them, for one
+    block's ids: ``match`` reads its data (group 1 empty, the literal group 2); for the one-frame
+    path, ``lead`` is its bytes after ``{"type":…,`` up to the literal and ``rest`` matches the
+    remainder (OneFrame, key empty). The careful path reads a delta's block from its output index
+    (and content or summary index), not its item id, so any item id that is a plain JSON string does."""
+
+    match: Callable[[str], re.Match[str] | None]
+    lead: bytes
+    rest: Callable[[bytes | bytearray, int], re.Match[bytes] | None]
+
+
+@functools.lru_cache(maxsize=256)  # a few indices per stream, the same in every stream
+def _sorted_delta(type: str, indices: tuple[int, ...]) -> _Sorted:
+    named = dict(zip(_DELTA_ID_NAMES[type], indices, strict=True))
+    before = "".join(f'"{name}":{named.pop(name)},' for name in ("content_index",) if name in named)
+    output_index = f',"output_index":{named.pop("output_index")}'
+    after = "".join(f',"{name}":{number}' for name, number in named.items())  # summary_index
+    text = r'[^"\\\x00-\x1f\ud800-\udfff]*'
+    tail = (
+        r'(?:,"logprobs":\[\])?(?:,"obfuscation":"{text}")?' + re.escape(output_index)
+        + rf'(?:,"sequence_number":{_NUMBER})?' + re.escape(after)
+    )  # fmt: skip
+    match = re.compile(
+        rf'\{{"type":"{re.escape(type)}",{re.escape(before)}"delta":()({base.NONEMPTY_LITERAL}),"item_id":"{text}"'
+        + tail.format(text=text)
+        + r"\}"
+    ).fullmatch
+    rest = re.compile(
+        b"()(" + base.NONEMPTY_LITERAL_BYTES + b'),"item_id":"' + _ASCII.encode() + b'"'
+        + tail.format(text=_ASCII).encode() + b"}\n\n"
+    ).fullmatch  # fmt: skip
+    return _Sorted(match, f'{before}"delta":'.encode(), rest)
 
 
 def _json_string_piece(text: str) -> str:
