@@ -862,7 +862,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
     def text(self, index: int, text: str) -> None:
         if text:  # readers send text only for the open text or refusal block
             literal = _dumps(text)
-            self._buf.append(literal)
+            self._buf.append(_own(literal))
             # _delta, inlined: this is the one call per token
             seq = self._seq
             self._seq = seq + 1
@@ -903,7 +903,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
     def tool_input(self, index: int, fragment: str) -> None:
         if fragment:
-            self._tool_input(index, _dumps(fragment))
+            self._tool_input(index, _own(_dumps(fragment)))
 
     def tool_input_literals(self, index: int, literals: list[str]) -> None:
         if index == self._index and self._kind == "tool_use" and not (self._origin and self._origin.kind == "custom"):
@@ -924,7 +924,7 @@ class OpenAIResponsesStreamWriter(base.StreamWriter):
 
     def thinking(self, index: int, text: str) -> None:
         if text:
-            self._thinking(index, _dumps(text))
+            self._thinking(index, _own(_dumps(text)))
 
     def thinking_literals(self, index: int, literals: list[str]) -> None:
         for at, literal in enumerate(literals):
@@ -1297,6 +1297,13 @@ def _shaped_rest(type: str, fields: tuple[bool, ...]) -> Callable[[bytes | bytea
         + (rb',"sequence_number":' + number if seq_last else b"")
         + b"}\n\n"
     ).fullmatch
+
+
+def _own(literal: bytes) -> bytes:
+    """``literal`` (orjson's) in an allocation of its own size, for a block's buffer: orjson.dumps
+    writes into a buffer of a page or more and shrinks it in place, so each result kept leaves a hole
+    of nearly a page that later ones do not fit in (measured: 4 KiB and ~2 µs a fragment)."""
+    return literal[:-1] + b'"'
 
 
 def _content_index(data: dict[str, Any]) -> int:
