@@ -540,6 +540,14 @@ class GeminiStreamWriter(base.StreamWriter):
             return
         self._emit(self._signed({"text": text}))
 
+    def text_literals(self, index: int, literals: list[str]) -> None:
+        # text's hot path above for a run of literals: one frame each, joined (orjson's own bytes)
+        if self._pending or self.whole or not self._started:
+            super().text_literals(index, literals)
+            return
+        head, tail = self._text_head, self._text_tail
+        self.out.append(head + _escape_line_breaks((tail + head).join(map(str.encode, literals))) + tail)
+
     def fragment_writer(self, kind: str, index: int) -> Callable[[bytes], bytes] | None:
         # text's hot path above, for one literal (orjson's own bytes for the fragment); a thinking
         # block's text and a call's arguments are held, so they take the ordinary way
@@ -554,6 +562,15 @@ class GeminiStreamWriter(base.StreamWriter):
         if text:
             self._thinking.append(text)
             self._emit({"text": text, "thought": True})
+
+    def thinking_literals(self, index: int, literals: list[str]) -> None:
+        # thinking above for a run of literals: the text kept decoded, the thought parts written as they came
+        if self.whole or not self._started:
+            super().thinking_literals(index, literals)
+            return
+        self._thinking.append("".join(orjson.loads("[" + ",".join(literals) + "]")))
+        head, end = b'data: {"candidates":[{"content":{"parts":[{"text":', b',"thought":true}' + self._tail
+        self.out.append(head + _escape_line_breaks((end + head).join(map(str.encode, literals))) + end)
 
     def signature(self, index: int, signature: str) -> None:
         self._signature.append(signature)
