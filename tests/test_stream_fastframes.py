@@ -791,3 +791,19 @@ def test_a_large_fragment_frame_costs_about_twice_its_size(source: str, target: 
     out = b"".join(outs)
     assert b"x" * 1000 in out and b"MARK" in out and not conv.errored
     assert peak < 2.3 * len(frames[at]), peak / len(frames[at])
+
+
+def test_sorted_deltas_beyond_the_usual_indices_are_read_the_careful_way() -> None:
+    """gpt-5.5's sorted deltas have a pattern per block's indices, compiled once each: only for the
+    indices real streams use, so an upstream cannot make every block cost a compile."""
+    from crosswire.formats import openai_responses
+
+    path = next(iter(wire_files("openai_responses_stream_text_and_function_call.sse")), None)
+    if path is None:
+        pytest.skip("conformance corpus not found")
+    body = path.read_bytes()
+    assert assert_same("openai-responses", body) >= 18  # the usual indices: the fast path takes them
+    far = body.replace(b'"output_index":1', b'"output_index":70').replace(b'"output_index":2', b'"output_index":71')
+    compiled = openai_responses._compiled_sorted.cache_info().currsize
+    assert assert_same("openai-responses", far) == 0  # the same bytes, every delta read the careful way
+    assert openai_responses._compiled_sorted.cache_info().currsize == compiled

@@ -1324,8 +1324,25 @@ class _Sorted(NamedTuple):
     rest: Callable[[bytes | bytearray, int], re.Match[bytes] | None]
 
 
-@functools.lru_cache(maxsize=256)  # a few indices per stream, the same in every stream
+def _never(data: Any, at: int = 0) -> None:
+    return None
+
+
+_NO_SORTED = _Sorted(_never, b"\n", _never)
+
+
 def _sorted_delta(type: str, indices: tuple[int, ...]) -> _Sorted:
+    """The sorted delta of a block at ``indices``: compiled once per indices in the range real streams
+    use (an output index under 64, a part's index under 8; about a millisecond each, so an upstream
+    cannot make every block cost one), a matcher of nothing beyond it (such a block's deltas are
+    read the careful way when their fields are sorted)."""
+    if not (0 <= indices[0] < 64 and all(0 <= index < 8 for index in indices[1:])):
+        return _NO_SORTED
+    return _compiled_sorted(type, indices)
+
+
+@functools.cache  # bounded by the range above: at most 1,088 patterns
+def _compiled_sorted(type: str, indices: tuple[int, ...]) -> _Sorted:
     named = dict(zip(_DELTA_ID_NAMES[type], indices, strict=True))
     before = "".join(f'"{name}":{named.pop(name)},' for name in ("content_index",) if name in named)
     output_index = f',"output_index":{named.pop("output_index")}'
